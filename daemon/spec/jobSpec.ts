@@ -1,0 +1,191 @@
+// The job spec (`*.drover.json`): the one definition that the CLI, the daemon, the
+// extension and the editor's JSON Schema all derive from. A leaf module: zod only.
+import { z } from 'zod';
+
+const nonEmpty = z.string().min(1, 'must not be empty');
+
+/** A JSON Schema object, kept as data: it describes one record's answer. */
+export const jsonSchemaObject = z.record(z.string(), z.unknown());
+
+export const defaultOutputSchema = {
+  type: 'object',
+  properties: {
+    sentiment: { type: 'string', enum: ['positive', 'negative', 'neutral'] },
+    score: { type: 'integer', minimum: 0, maximum: 100 },
+  },
+  required: ['sentiment', 'score'],
+  additionalProperties: false,
+} as const;
+
+export const defaultSystemPrompt =
+  'You analyse customer feedback. For each record, judge its overall sentiment ' +
+  '(positive, negative or neutral) and give a score from 0 (very negative) to 100 (very positive).';
+
+const exactlyOneOfQueryOrTable = (source: { query?: string | undefined; table?: string | undefined }) =>
+  (source.query === undefined) !== (source.table === undefined);
+const queryOrTableMessage = { message: 'give exactly one of "query" or "table"', path: ['query'] };
+
+export const sqliteSourceSchema = z
+  .object({
+    type: z.literal('sqlite'),
+    path: nonEmpty.describe('SQLite database file, relative to the spec file. Opened read-only.'),
+    query: nonEmpty.optional().describe('Exactly one SELECT statement. Give this or "table".'),
+    table: nonEmpty.optional().describe('A table to read whole. Give this or "query".'),
+    key: nonEmpty.default('id').describe('Column that identifies a record; records are read in its order.'),
+    pageSize: z.number().int().min(1).max(100_000).default(2000).describe('Rows read per keyset page.'),
+  })
+  .strict()
+  .refine(exactlyOneOfQueryOrTable, queryOrTableMessage);
+
+export const postgresSourceSchema = z
+  .object({
+    type: z.literal('postgres'),
+    url: nonEmpty.describe('postgres://user@host:port/database — without the password.'),
+    passwordEnv: nonEmpty.optional().describe('Environment variable that holds the password.'),
+    query: nonEmpty.optional().describe('Exactly one SELECT statement. Give this or "table".'),
+    table: nonEmpty.optional().describe('A table (optionally schema.table) to read whole. Give this or "query".'),
+    key: nonEmpty.default('id').describe('Column that identifies a record; records are read in its order.'),
+    pageSize: z.number().int().min(1).max(100_000).default(5000).describe('Rows read per keyset page.'),
+    statementTimeoutMs: z.number().int().min(100).default(60_000).describe('statement_timeout for each page.'),
+  })
+  .strict()
+  .refine(exactlyOneOfQueryOrTable, queryOrTableMessage);
+
+export const fileSourceSchema = z
+  .object({
+    type: z.literal('file'),
+    path: nonEmpty.describe('A .jsonl, .json (array of objects) or .csv file, relative to the spec file.'),
+    format: z.enum(['jsonl', 'json', 'csv']).optional().describe('Defaults to the file extension.'),
+    key: nonEmpty.optional().describe('Field that identifies a record; defaults to the line (or row) number.'),
+    delimiter: z.string().length(1).default(',').describe('CSV field delimiter.'),
+  })
+  .strict();
+
+export const sourceSchema = z.discriminatedUnion('type', [sqliteSourceSchema, postgresSourceSchema, fileSourceSchema]);
+
+export const sinkSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('jsonl'), path: nonEmpty }).strict(),
+  z.object({ type: z.literal('csv'), path: nonEmpty }).strict(),
+  z
+    .object({
+      type: z.literal('sqlite'),
+      path: nonEmpty.optional().describe('Database file; defaults to the source database.'),
+      table: nonEmpty.optional().describe('Defaults to "<job name>_results".'),
+    })
+    .strict(),
+  z
+    .object({
+      type: z.literal('postgres'),
+      url: nonEmpty.optional().describe('Defaults to the source connection.'),
+      passwordEnv: nonEmpty.optional(),
+      table: nonEmpty.optional().describe('Defaults to "<job name>_results".'),
+    })
+    .strict(),
+]);
+
+const endpointSchema = z
+  .object({
+    baseUrl: z.url().describe('OpenAI-compatible base URL, e.g. https://api.openai.com/v1'),
+    apiKeyEnv: nonEmpty.optional().describe('Environment variable that holds the API key.'),
+    headers: z.record(z.string(), z.string()).default({}),
+    model: nonEmpty.optional().describe('Model name at this endpoint, when it differs.'),
+  })
+  .strict();
+
+export const providerSchema = z
+  .object({
+    baseUrl: z.url().default('https://api.openai.com/v1'),
+    apiKeyEnv: nonEmpty.default('OPENAI_API_KEY').describe('Environment variable that holds the API key.'),
+    headers: z.record(z.string(), z.string()).default({}).describe('Extra request headers.'),
+    structuredOutput: z
+      .boolean()
+      .default(true)
+      .describe('Send response_format json_schema; turn off for providers without structured output.'),
+    fallbacks: z.array(endpointSchema).default([]).describe('Endpoints used while the primary keeps failing.'),
+    connectTimeoutMs: z.number().int().min(100).default(10_000),
+    headersTimeoutMs: z.number().int().min(100).default(120_000),
+    requestTimeoutMs: z.number().int().min(100).default(300_000).describe('Deadline for a whole request.'),
+    maxResponseBytes: z.number().int().min(1024).default(16 * 1024 * 1024),
+  })
+  .strict();
+
+export const batchingSchema = z
+  .object({
+    recordsPerRequest: z.number().int().min(1).max(500).default(20),
+    maxPromptTokens: z.number().int().min(64).default(6000).describe('Prompt tokens per request, at most.'),
+    maxOutputTokens: z
+      .number()
+      .int()
+      .min(16)
+      .optional()
+      .describe('max_tokens per request; derived from the output schema when absent.'),
+    oversize: z
+      .enum(['fail', 'truncate'])
+      .default('fail')
+      .describe('What to do with a record too large for one request on its own.'),
+  })
+  .strict();
+
+export const limitsSchema = z
+  .object({
+    concurrency: z.number().int().min(1).max(1024).default(32),
+    rpm: z.number().positive().optional().describe('Requests per minute allowed by the provider.'),
+    tpm: z.number().positive().optional().describe('Tokens per minute allowed by the provider.'),
+    budgetUsd: z.number().positive().optional().describe('Hard cap on spend; the job pauses before passing it.'),
+  })
+  .strict();
+
+export const retrySchema = z
+  .object({
+    maxAttempts: z.number().int().min(1).max(50).default(6),
+    baseDelayMs: z.number().int().min(0).default(500),
+    maxDelayMs: z.number().int().min(0).default(60_000),
+  })
+  .strict();
+
+export const priceSchema = z
+  .object({
+    inputPerMTok: z.number().min(0).describe('USD per million input tokens.'),
+    outputPerMTok: z.number().min(0).describe('USD per million output tokens.'),
+  })
+  .strict();
+
+export const jobSpecSchema = z
+  .object({
+    $schema: z.string().optional(),
+    name: z
+      .string()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/, 'letters, digits, "_", "-" and "." (at most 100)')
+      .describe('Identifies the job: running the same name again resumes it.'),
+    source: sourceSchema,
+    prompt: z
+      .object({
+        system: nonEmpty.default(defaultSystemPrompt),
+        template: nonEmpty.describe('Rendered per record; {{field}} and {{field.sub}} are replaced.'),
+      })
+      .strict(),
+    output: jsonSchemaObject.default(defaultOutputSchema).describe("JSON Schema of one record's answer."),
+    model: nonEmpty.default('gpt-4.1-mini'),
+    temperature: z.number().min(0).max(2).optional(),
+    provider: providerSchema.default(providerSchema.parse({})),
+    batching: batchingSchema.default(batchingSchema.parse({})),
+    limits: limitsSchema.default(limitsSchema.parse({})),
+    retry: retrySchema.default(retrySchema.parse({})),
+    cache: z.boolean().default(true).describe('Reuse answers for inputs already answered with the same prompt and model.'),
+    prices: z.record(z.string(), priceSchema).default({}).describe('Per-model price overrides.'),
+    sink: sinkSchema.optional(),
+  })
+  .strict();
+
+export type JobSpec = z.infer<typeof jobSpecSchema>;
+export type JobSpecInput = z.input<typeof jobSpecSchema>;
+export type SourceSpec = JobSpec['source'];
+export type SqliteSourceSpec = z.infer<typeof sqliteSourceSchema>;
+export type PostgresSourceSpec = z.infer<typeof postgresSourceSchema>;
+export type FileSourceSpec = z.infer<typeof fileSourceSchema>;
+export type SinkSpec = z.infer<typeof sinkSchema>;
+export type ProviderSpec = JobSpec['provider'];
+export type EndpointSpec = z.infer<typeof endpointSchema>;
+export type LimitsSpec = JobSpec['limits'];
+export type BatchingSpec = JobSpec['batching'];
+export type Price = z.infer<typeof priceSchema>;
