@@ -29,9 +29,11 @@ export class UsageError extends Error {
   override readonly name = 'UsageError';
 }
 
+/** Errors that describe something to fix in the spec, the source or the command line. */
+const userFacingErrors = new Set(['UsageError', 'SpecError', 'SourceError', 'SinkError', 'OutputSchemaError', 'TemplateError']);
+
 export function isUsageMistake(error: unknown): boolean {
-  if (error instanceof UsageError) return true;
-  if (error instanceof Error && error.name === 'SpecError') return true;
+  if (error instanceof Error && userFacingErrors.has(error.name)) return true;
   const code = (error as { code?: unknown } | null)?.code;
   return typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS');
 }

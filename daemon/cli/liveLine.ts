@@ -1,0 +1,37 @@
+// One status line that rewrites itself on a terminal (at most a few times a second) and
+// stays quiet when the output is not a terminal, with messages printed above it.
+const refreshMs = 250;
+
+export class LiveLine {
+  private last = '';
+  private shownAt = 0;
+  private shown = false;
+
+  constructor(private readonly stream: NodeJS.WriteStream) {}
+
+  private get tty(): boolean {
+    return Boolean(this.stream.isTTY);
+  }
+
+  update(text: string): void {
+    this.last = text;
+    const now = Date.now();
+    if (!this.tty || now - this.shownAt < refreshMs) return;
+    this.shownAt = now;
+    const width = this.stream.columns || 120;
+    this.stream.write(`\r\x1b[2K${text.length > width - 1 ? `${text.slice(0, width - 2)}…` : text}`);
+    this.shown = true;
+  }
+
+  print(message: string): void {
+    this.clear();
+    this.stream.write(`${message}\n`);
+    if (this.tty && this.last) this.update(this.last);
+  }
+
+  clear(): void {
+    if (this.shown) this.stream.write('\r\x1b[2K');
+    this.shown = false;
+    this.shownAt = 0;
+  }
+}

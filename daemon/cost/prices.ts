@@ -1,0 +1,57 @@
+// List prices in USD per million tokens (standard tier, uncached input, no batch discount).
+// Each entry names where it was checked and when; override any of them in the spec
+// (`prices`) or in the extension's settings when your contract differs.
+import type { Price } from '../spec/jobSpec';
+
+export interface PriceEntry extends Price {
+  source: string;
+  checked: string;
+}
+
+const openai = 'openai.com/api/pricing';
+const anthropic = 'docs.anthropic.com/en/docs/about-claude/pricing';
+const google = 'ai.google.dev/gemini-api/docs/pricing';
+const deepseek = 'api-docs.deepseek.com/quick_start/pricing';
+
+export const priceTable: Readonly<Record<string, PriceEntry>> = {
+  'gpt-5': { inputPerMTok: 1.25, outputPerMTok: 10, source: openai, checked: '2026-11-28' },
+  'gpt-5-mini': { inputPerMTok: 0.25, outputPerMTok: 2, source: openai, checked: '2026-11-28' },
+  'gpt-5-nano': { inputPerMTok: 0.05, outputPerMTok: 0.4, source: openai, checked: '2026-11-28' },
+  'gpt-4.1': { inputPerMTok: 2, outputPerMTok: 8, source: openai, checked: '2026-11-28' },
+  'gpt-4.1-mini': { inputPerMTok: 0.4, outputPerMTok: 1.6, source: openai, checked: '2026-11-28' },
+  'gpt-4.1-nano': { inputPerMTok: 0.1, outputPerMTok: 0.4, source: openai, checked: '2026-11-28' },
+  'gpt-4o': { inputPerMTok: 2.5, outputPerMTok: 10, source: openai, checked: '2026-11-28' },
+  'gpt-4o-mini': { inputPerMTok: 0.15, outputPerMTok: 0.6, source: openai, checked: '2026-11-28' },
+  'o4-mini': { inputPerMTok: 1.1, outputPerMTok: 4.4, source: openai, checked: '2026-11-28' },
+  'claude-sonnet-4.5': { inputPerMTok: 3, outputPerMTok: 15, source: anthropic, checked: '2026-11-28' },
+  'claude-haiku-4.5': { inputPerMTok: 1, outputPerMTok: 5, source: anthropic, checked: '2026-11-28' },
+  // The article Drover grew from lists $0.125 input; Google's page lists $0.30 since GA.
+  'gemini-2.5-flash': { inputPerMTok: 0.3, outputPerMTok: 2.5, source: google, checked: '2026-11-28' },
+  'gemini-2.5-flash-lite': { inputPerMTok: 0.1, outputPerMTok: 0.4, source: google, checked: '2026-11-28' },
+  // Cache-miss input; the article's $0.07 is below DeepSeek's published cache-miss price.
+  'deepseek-v3.2': { inputPerMTok: 0.28, outputPerMTok: 0.42, source: deepseek, checked: '2026-11-28' },
+  // The mock analyst model costs nothing, but the demo prices its runs like gpt-4.1-mini.
+  'mock-analyst': { inputPerMTok: 0.4, outputPerMTok: 1.6, source: 'Drover mock (priced as gpt-4.1-mini)', checked: '2026-11-28' },
+};
+
+/** Provider spellings differ (`anthropic/claude-sonnet-4-5`, `claude-sonnet-4-5-20250929`). */
+function canonicalModel(model: string): string {
+  return model
+    .toLowerCase()
+    .replace(/^.*\//, '')
+    .replace(/-(\d{8}|\d{4}-\d{2}-\d{2}|latest)$/, '')
+    .replace(/(\d)-(\d)(?=$|-)/g, '$1.$2');
+}
+
+/** The price for a model: spec overrides first, then the table; undefined when unknown. */
+export function priceFor(model: string, overrides: Readonly<Record<string, Price>> = {}): Price | undefined {
+  const override = overrides[model] ?? overrides[canonicalModel(model)];
+  if (override) return override;
+  const entry = priceTable[canonicalModel(model)];
+  return entry ? { inputPerMTok: entry.inputPerMTok, outputPerMTok: entry.outputPerMTok } : undefined;
+}
+
+export function costUsd(price: Price | undefined, promptTokens: number, completionTokens: number): number {
+  if (!price) return 0;
+  return (promptTokens * price.inputPerMTok + completionTokens * price.outputPerMTok) / 1_000_000;
+}

@@ -1,0 +1,421 @@
+// The durable ledger of one job: the job's state and one row per record (key, status,
+// attempts, output, error, tokens, cost). SQLite in WAL mode; every change that matters for
+// correctness is committed in a transaction before the engine acts on it, so a crash can
+// only repeat an unfinished request, never lose or double a finished record.
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ResultRow } from '../sinks/sink';
+import type { ResumeCursor } from '../sources/source';
+import { migrate } from './schema';
+
+export type JobStatus = 'running' | 'paused' | 'done' | 'cancelled';
+export type RecordStatus = 'pending' | 'done' | 'failed';
+
+export interface JobTotals {
+  requests: number;
+  retries: number;
+  rateLimited: number;
+  promptTokens: number;
+  completionTokens: number;
+  costUsd: number;
+}
+
+export interface JobRow extends JobTotals {
+  name: string;
+  specJson: string;
+  configHash: string;
+  status: JobStatus;
+  statusReason: string | null;
+  createdAt: string;
+  updatedAt: string;
+  watermark: ResumeCursor | null;
+  watermarkConfigHash: string | null;
+  sinkSeq: number;
+  sinkCheckpoint: string | null;
+  total: number | null;
+  totalExact: boolean;
+  elapsedMs: number;
+}
+
+export interface LedgerRecord {
+  status: RecordStatus;
+  attempts: number;
+  inputHash: string | null;
+}
+
+export interface AttemptedRecord {
+  key: string;
+  ordinal: number;
+  inputHash: string;
+}
+
+/** One record's outcome from a response (or from the source, for malformed items). */
+export interface RecordUpdate {
+  key: string;
+  ordinal: number;
+  status: RecordStatus;
+  inputHash?: string | null;
+  output?: Record<string, unknown> | null;
+  error?: string | null;
+  errorClass?: string | null;
+  promptTokens?: number;
+  completionTokens?: number;
+  costUsd?: number;
+  model?: string | null;
+  cached?: boolean;
+}
+
+export interface ErrorClassCount {
+  errorClass: string;
+  count: number;
+  sampleKey: string | null;
+  sampleMessage: string;
+  lastAt: string;
+}
+
+interface JobDbRow {
+  name: string;
+  spec_json: string;
+  config_hash: string;
+  status: JobStatus;
+  status_reason: string | null;
+  created_at: string;
+  updated_at: string;
+  watermark_json: string | null;
+  watermark_config_hash: string | null;
+  sink_seq: number;
+  sink_checkpoint: string | null;
+  total: number | null;
+  total_exact: number;
+  elapsed_ms: number;
+  requests: number;
+  retries: number;
+  rate_limited: number;
+  prompt_tokens: number;
+  completion_tokens: number;
+  cost_usd: number;
+}
+
+interface RecordDbRow {
+  key: string;
+  ordinal: number;
+  status: 'done' | 'failed';
+  attempts: number;
+  output: string | null;
+  error: string | null;
+  error_class: string | null;
+  prompt_tokens: number;
+  completion_tokens: number;
+  cost_usd: number;
+  model: string | null;
+  updated_at: string;
+  seq: number;
+}
+
+export function jobDirectory(stateDir: string, jobName: string): string {
+  return join(stateDir, 'jobs', jobName);
+}
+
+export function ledgerPath(stateDir: string, jobName: string): string {
+  return join(jobDirectory(stateDir, jobName), 'ledger.sqlite');
+}
+
+const now = () => new Date().toISOString();
+
+function toResultRow(row: RecordDbRow): ResultRow & { seq: number } {
+  return {
+    key: row.key,
+    ordinal: row.ordinal,
+    status: row.status,
+    output: row.output === null ? null : (JSON.parse(row.output) as Record<string, unknown>),
+    error: row.error,
+    errorClass: row.error_class,
+    attempts: row.attempts,
+    promptTokens: row.prompt_tokens,
+    completionTokens: row.completion_tokens,
+    costUsd: row.cost_usd,
+    model: row.model,
+    updatedAt: row.updated_at,
+    seq: row.seq,
+  };
+}
+
+export class Ledger {
+  private readonly db: Database.Database;
+  private nextSeq: number;
+  private readonly statements;
+
+  private constructor(readonly path: string, readonly: boolean) {
+    this.db = new Database(path, readonly ? { readonly: true, fileMustExist: true } : {});
+    this.db.pragma('busy_timeout = 5000');
+    if (!readonly) {
+      this.db.pragma('journal_mode = WAL');
+      // NORMAL in WAL mode survives a process crash; only an OS crash can lose the last commits.
+      this.db.pragma('synchronous = NORMAL');
+      migrate(this.db);
+    }
+    this.statements = {
+      lookup: this.db.prepare<[string], { status: RecordStatus; attempts: number; input_hash: string | null }>(
+        'SELECT status, attempts, input_hash FROM records WHERE key = ?',
+      ),
+      cached: this.db.prepare<[string], { output: string; model: string | null }>(
+        "SELECT output, model FROM records WHERE input_hash = ? AND status = 'done' LIMIT 1",
+      ),
+      attempt: this.db.prepare(
+        `INSERT INTO records (key, ordinal, status, attempts, input_hash, created_at, updated_at)
+         VALUES (@key, @ordinal, 'pending', 1, @inputHash, @now, @now)
+         ON CONFLICT (key) DO UPDATE SET
+           attempts = CASE WHEN records.input_hash IS excluded.input_hash THEN records.attempts + 1 ELSE 1 END,
+           status = 'pending', ordinal = excluded.ordinal, input_hash = excluded.input_hash, updated_at = excluded.updated_at`,
+      ),
+      unattempt: this.db.prepare('UPDATE records SET attempts = max(0, attempts - 1) WHERE key = ?'),
+      update: this.db.prepare(
+        `INSERT INTO records (key, ordinal, status, attempts, input_hash, output, error, error_class,
+                              prompt_tokens, completion_tokens, cost_usd, model, cached, created_at, updated_at, seq)
+         VALUES (@key, @ordinal, @status, 0, @inputHash, @output, @error, @errorClass,
+                 @promptTokens, @completionTokens, @costUsd, @model, @cached, @now, @now, @seq)
+         ON CONFLICT (key) DO UPDATE SET
+           status = excluded.status,
+           ordinal = excluded.ordinal,
+           input_hash = coalesce(excluded.input_hash, records.input_hash),
+           output = excluded.output,
+           error = excluded.error,
+           error_class = excluded.error_class,
+           prompt_tokens = records.prompt_tokens + excluded.prompt_tokens,
+           completion_tokens = records.completion_tokens + excluded.completion_tokens,
+           cost_usd = records.cost_usd + excluded.cost_usd,
+           model = coalesce(excluded.model, records.model),
+           cached = excluded.cached,
+           updated_at = excluded.updated_at,
+           seq = coalesce(excluded.seq, records.seq)`,
+      ),
+      addTotals: this.db.prepare(
+        `UPDATE job SET requests = requests + @requests, retries = retries + @retries,
+           rate_limited = rate_limited + @rateLimited, prompt_tokens = prompt_tokens + @promptTokens,
+           completion_tokens = completion_tokens + @completionTokens, cost_usd = cost_usd + @costUsd,
+           updated_at = @now WHERE id = 1`,
+      ),
+      watermark: this.db.prepare(
+        'UPDATE job SET watermark_json = @watermark, watermark_config_hash = config_hash WHERE id = 1',
+      ),
+      error: this.db.prepare(
+        `INSERT INTO errors (error_class, count, sample_key, sample_message, last_at) VALUES (@errorClass, @count, @key, @message, @now)
+         ON CONFLICT (error_class) DO UPDATE SET count = errors.count + excluded.count,
+           sample_key = coalesce(excluded.sample_key, errors.sample_key), sample_message = excluded.sample_message,
+           last_at = excluded.last_at`,
+      ),
+      resultsAfter: this.db.prepare<[number, number], RecordDbRow>(
+        "SELECT * FROM records WHERE seq > ? AND status IN ('done', 'failed') ORDER BY seq LIMIT ?",
+      ),
+    };
+    this.nextSeq = ((this.db.prepare('SELECT max(seq) AS seq FROM records').get() as { seq: number | null }).seq ?? 0) + 1;
+  }
+
+  static open(stateDir: string, jobName: string): Ledger {
+    mkdirSync(jobDirectory(stateDir, jobName), { recursive: true, mode: 0o700 });
+    return new Ledger(ledgerPath(stateDir, jobName), false);
+  }
+
+  /** For readers (export, job listing) that must not change anything. */
+  static openReadOnly(stateDir: string, jobName: string): Ledger {
+    return new Ledger(ledgerPath(stateDir, jobName), true);
+  }
+
+  job(): JobRow | undefined {
+    const row = this.db.prepare('SELECT * FROM job WHERE id = 1').get() as JobDbRow | undefined;
+    if (!row) return undefined;
+    return {
+      name: row.name,
+      specJson: row.spec_json,
+      configHash: row.config_hash,
+      status: row.status,
+      statusReason: row.status_reason,
+      createdAt: row.created_at,
+      updatedAt: row.updated_at,
+      watermark: row.watermark_json === null ? null : (JSON.parse(row.watermark_json) as ResumeCursor),
+      watermarkConfigHash: row.watermark_config_hash,
+      sinkSeq: row.sink_seq,
+      sinkCheckpoint: row.sink_checkpoint,
+      total: row.total,
+      totalExact: row.total_exact === 1,
+      elapsedMs: row.elapsed_ms,
+      requests: row.requests,
+      retries: row.retries,
+      rateLimited: row.rate_limited,
+      promptTokens: row.prompt_tokens,
+      completionTokens: row.completion_tokens,
+      costUsd: row.cost_usd,
+    };
+  }
+
+  /** Creates the job row, or records the spec this run uses. */
+  upsertJob(name: string, specJson: string, configHash: string): void {
+    this.db
+      .prepare(
+        `INSERT INTO job (id, name, spec_json, config_hash, status, created_at, updated_at)
+         VALUES (1, @name, @specJson, @configHash, 'running', @now, @now)
+         ON CONFLICT (id) DO UPDATE SET spec_json = excluded.spec_json, config_hash = excluded.config_hash,
+           updated_at = excluded.updated_at`,
+      )
+      .run({ name, specJson, configHash, now: now() });
+  }
+
+  setStatus(status: JobStatus, reason: string | null): void {
+    this.db
+      .prepare('UPDATE job SET status = ?, status_reason = ?, updated_at = ? WHERE id = 1')
+      .run(status, reason, now());
+  }
+
+  setTotal(total: number, exact: boolean): void {
+    this.db.prepare('UPDATE job SET total = ?, total_exact = ? WHERE id = 1').run(total, exact ? 1 : 0);
+  }
+
+  addElapsed(ms: number): void {
+    this.db.prepare('UPDATE job SET elapsed_ms = elapsed_ms + ? WHERE id = 1').run(Math.round(ms));
+  }
+
+  /** Forget where the last run stopped: the next run reads the source from the start. */
+  clearWatermark(): void {
+    this.db.prepare('UPDATE job SET watermark_json = NULL, watermark_config_hash = NULL WHERE id = 1').run();
+  }
+
+  lookup(key: string): LedgerRecord | undefined {
+    const row = this.statements.lookup.get(key);
+    return row && { status: row.status, attempts: row.attempts, inputHash: row.input_hash };
+  }
+
+  /** A finished answer for the same input, prompt, schema and model (the content cache). */
+  cached(inputHash: string): { output: Record<string, unknown>; model: string | null } | undefined {
+    const row = this.statements.cached.get(inputHash);
+    return row && { output: JSON.parse(row.output) as Record<string, unknown>, model: row.model };
+  }
+
+  /** Counts an attempt for each record, durably, before the request goes out. */
+  markAttempted(records: readonly AttemptedRecord[]): void {
+    const timestamp = now();
+    this.db.transaction(() => {
+      for (const record of records) this.statements.attempt.run({ ...record, now: timestamp });
+    })();
+  }
+
+  /** Takes back an attempt that never reached the model (the job stopped first). */
+  unmarkAttempted(keys: readonly string[]): void {
+    this.db.transaction(() => {
+      for (const key of keys) this.statements.unattempt.run(key);
+    })();
+  }
+
+  /**
+   * Records outcomes, totals, errors and the resume point in one transaction. Finished
+   * records get the next commit sequence numbers, which the sinks follow.
+   */
+  commit(change: {
+    updates?: readonly RecordUpdate[];
+    totals?: Partial<JobTotals>;
+    errors?: readonly { errorClass: string; key: string | null; message: string; count?: number }[];
+    watermark?: ResumeCursor | null;
+  }): void {
+    const timestamp = now();
+    this.db.transaction(() => {
+      for (const update of change.updates ?? []) {
+        const finished = update.status !== 'pending';
+        this.statements.update.run({
+          key: update.key,
+          ordinal: update.ordinal,
+          status: update.status,
+          inputHash: update.inputHash ?? null,
+          output: update.output === undefined || update.output === null ? null : JSON.stringify(update.output),
+          error: update.error ?? null,
+          errorClass: update.errorClass ?? null,
+          promptTokens: update.promptTokens ?? 0,
+          completionTokens: update.completionTokens ?? 0,
+          costUsd: update.costUsd ?? 0,
+          model: update.model ?? null,
+          cached: update.cached ? 1 : 0,
+          now: timestamp,
+          seq: finished ? this.nextSeq++ : null,
+        });
+      }
+      if (change.totals) {
+        const totals = change.totals;
+        this.statements.addTotals.run({
+          requests: totals.requests ?? 0,
+          retries: totals.retries ?? 0,
+          rateLimited: totals.rateLimited ?? 0,
+          promptTokens: totals.promptTokens ?? 0,
+          completionTokens: totals.completionTokens ?? 0,
+          costUsd: totals.costUsd ?? 0,
+          now: timestamp,
+        });
+      }
+      for (const error of change.errors ?? []) {
+        this.statements.error.run({ ...error, count: error.count ?? 1, now: timestamp });
+      }
+      if (change.watermark !== undefined) {
+        this.statements.watermark.run({ watermark: change.watermark === null ? null : JSON.stringify(change.watermark) });
+      }
+    })();
+  }
+
+  counts(): { done: number; failed: number; pending: number } {
+    const rows = this.db.prepare('SELECT status, count(*) AS n FROM records GROUP BY status').all() as {
+      status: RecordStatus;
+      n: number;
+    }[];
+    const count = (status: RecordStatus) => rows.find((row) => row.status === status)?.n ?? 0;
+    return { done: count('done'), failed: count('failed'), pending: count('pending') };
+  }
+
+  errorsByClass(): ErrorClassCount[] {
+    return (
+      this.db.prepare('SELECT * FROM errors ORDER BY count DESC').all() as {
+        error_class: string;
+        count: number;
+        sample_key: string | null;
+        sample_message: string;
+        last_at: string;
+      }[]
+    ).map((row) => ({
+      errorClass: row.error_class,
+      count: row.count,
+      sampleKey: row.sample_key,
+      sampleMessage: row.sample_message,
+      lastAt: row.last_at,
+    }));
+  }
+
+  /** Finished records committed after `seq`, in commit order (what a sink has not seen). */
+  resultsAfter(seq: number, limit: number): (ResultRow & { seq: number })[] {
+    return this.statements.resultsAfter.all(seq, limit).map(toResultRow);
+  }
+
+  /** Finished records in key order for export and result pages. */
+  *finished(options: { status?: 'done' | 'failed'; offset?: number; limit?: number } = {}): Generator<ResultRow> {
+    const statuses = options.status ? `'${options.status}'` : "'done', 'failed'";
+    const statement = this.db.prepare<[number, number], RecordDbRow>(
+      `SELECT * FROM records WHERE status IN (${statuses}) ORDER BY ordinal, key LIMIT ? OFFSET ?`,
+    );
+    for (const row of statement.iterate(options.limit ?? -1, options.offset ?? 0)) yield toResultRow(row);
+  }
+
+  /** The most recently finished records, newest first. */
+  recent(limit: number): ResultRow[] {
+    return this.db
+      .prepare<[number], RecordDbRow>("SELECT * FROM records WHERE seq IS NOT NULL AND status != 'pending' ORDER BY seq DESC LIMIT ?")
+      .all(limit)
+      .map(toResultRow);
+  }
+
+  saveSinkCheckpoint(seq: number, checkpoint: string | null): void {
+    this.db.prepare('UPDATE job SET sink_seq = ?, sink_checkpoint = ? WHERE id = 1').run(seq, checkpoint);
+  }
+
+  integrityCheck(): string {
+    return (this.db.pragma('integrity_check', { simple: true }) as string) ?? 'unknown';
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+}

@@ -1,0 +1,220 @@
+// Runs one job: streams the source through preparation and packing into batches, sends
+// them through admission to the provider, commits every outcome to the ledger, feeds the
+// sink, and stops cleanly (pause, budget, a job-fatal error, cancel) with nothing lost.
+import { Ledger } from '../ledger/ledger';
+import { Admission } from '../limits/admission';
+import { Budget } from '../limits/budget';
+import { systemClock, type Clock } from '../limits/clock';
+import type { JobErrorEvent, JobLogEvent, JobProgress, JobSummary } from '../protocol/jobProgress';
+import { EndpointRouter } from '../provider/endpointRouter';
+import { ProviderClient } from '../provider/providerClient';
+import { openSink } from '../sinks/openSink';
+import { SinkFeeder } from '../sinks/sinkFeeder';
+import { openSource } from '../sources/openSource';
+import type { RecordSource } from '../sources/source';
+import { compileTemplate } from '../sources/template';
+import type { JobSpec } from '../spec/jobSpec';
+import { tokenizerFor } from '../tokens/tokenizer';
+import { BatchExecutor, type StopRequest } from './batchExecutor';
+import { InFlight } from './inFlight';
+import { configHash, resolveEndpoints } from './jobSetup';
+import { answerTokensPerRecord, compileOutputSchema } from './outputSchema';
+import { ProgressTracker } from './progressTracker';
+import { RecordPreparer } from './recordPreparer';
+import { RunLoop } from './runLoop';
+import { RequestBuilder } from './requestBuilder';
+import { Watermark } from './watermark';
+
+export interface RunnerListener {
+  progress?(progress: JobProgress): void;
+  log?(event: JobLogEvent): void;
+  error?(event: JobErrorEvent): void;
+}
+
+export interface RunnerOptions {
+  stateDir: string;
+  /** API keys by provider base URL, held in memory only (from the editor's secret storage). */
+  secrets?: Readonly<Record<string, string>>;
+  env?: Readonly<Record<string, string | undefined>>;
+  clock?: Clock;
+  /** The provider's limit window; 60 s everywhere but in tests. */
+  rateWindowMs?: number;
+  /** Send records that failed in an earlier run again. */
+  retryFailed?: boolean;
+  progressIntervalMs?: number;
+  /** How long a pause waits for requests in flight before aborting them. */
+  drainTimeoutMs?: number;
+  listener?: RunnerListener;
+}
+
+const tickMs = 100;
+
+export class JobRunner {
+  readonly jobId: string;
+  private readonly clock: Clock;
+  private stopRequest: StopRequest | null = null;
+  private readonly stopController = new AbortController();
+  private readonly abortController = new AbortController();
+  private readonly inFlight = new InFlight();
+
+  constructor(
+    private readonly spec: JobSpec,
+    private readonly options: RunnerOptions,
+  ) {
+    this.jobId = spec.name;
+    this.clock = options.clock ?? systemClock;
+  }
+
+  /** Stops admitting, lets requests in flight finish, and leaves the job paused. */
+  pause(reason = 'paused by the user'): void {
+    this.requestStop({ kind: 'user', errorClass: null, message: reason });
+  }
+
+  /** Stops requests in flight now instead of waiting for them (a second Ctrl-C). */
+  abortInFlight(): void {
+    this.pause();
+    this.abortController.abort(new Error('stopped by the user'));
+  }
+
+  cancel(): void {
+    this.requestStop({ kind: 'cancel', errorClass: null, message: 'cancelled by the user' });
+    this.abortController.abort(new Error('cancelled'));
+  }
+
+  async run(): Promise<JobSummary> {
+    const { spec, options } = this;
+    const validator = compileOutputSchema(spec.output);
+    const template = compileTemplate(spec.prompt.template);
+    const tokenizer = tokenizerFor(spec.model);
+    const endpoints = resolveEndpoints(spec, options.secrets ?? {}, options.env ?? process.env);
+    const builder = new RequestBuilder(spec, tokenizer);
+    const hash = configHash(spec);
+
+    const ledger = Ledger.open(options.stateDir, spec.name);
+    let source: RecordSource | undefined;
+    let feeder: SinkFeeder | undefined;
+    const clients = endpoints.map((endpoint) => new ProviderClient(endpoint, { connections: spec.limits.concurrency, ...spec.provider }));
+    try {
+      const previous = ledger.job();
+      const resumable = previous && (previous.status === 'running' || previous.status === 'paused');
+      const after = resumable && previous.watermarkConfigHash === hash ? (previous.watermark ?? undefined) : undefined;
+      ledger.upsertJob(spec.name, JSON.stringify(spec), hash);
+      if (!after) ledger.clearWatermark();
+      ledger.setStatus('running', null);
+
+      source = await openSource(spec.source);
+      if (spec.sink) feeder = await SinkFeeder.open(ledger, await openSink(spec.sink, spec));
+
+      const perRecord = answerTokensPerRecord(spec.output, tokenizer);
+      const executorLimits = spec.batching.maxOutputTokens ?? Math.ceil(perRecord * spec.batching.recordsPerRequest) + 16;
+      const admission = new Admission({
+        ...spec.limits,
+        largestRequestTokens: spec.batching.maxPromptTokens + executorLimits,
+        windowMs: options.rateWindowMs ?? 60_000,
+        clock: this.clock,
+      });
+      const job = ledger.job();
+      const budget = new Budget(spec.limits.budgetUsd, job?.costUsd ?? 0);
+      const router = new EndpointRouter(
+        clients.map((client, index) => ({ client, model: endpoints[index]?.model ?? spec.model })),
+        this.clock,
+        { onSwitch: (from, to, reason) => this.log('warn', `switching from ${from.client.endpoint.baseUrl} to ${to.client.endpoint.baseUrl}: ${reason}`) },
+      );
+      const executor = new BatchExecutor({
+        spec, ledger, builder, validator, admission, budget, router, clock: this.clock,
+        answerTokensPerRecord: perRecord,
+        stopSignal: this.stopController.signal,
+        abortSignal: this.abortController.signal,
+        inFlight: this.inFlight,
+      });
+      const preparer = new RecordPreparer({
+        ledger, template, tokenizer, configHash: hash,
+        maxPromptTokens: spec.batching.maxPromptTokens,
+        overheadTokens: builder.overheadTokens,
+        oversize: spec.batching.oversize,
+        maxAttempts: spec.retry.maxAttempts,
+        useCache: spec.cache,
+        retryFailed: options.retryFailed ?? false,
+      });
+      const progress = new ProgressTracker(this.jobId, ledger, admission, budget, router, this.clock, () => this.inFlight.count);
+      if (after) this.log('info', `resuming after record ${String(after.key ?? after.ordinal)}`);
+
+      const loop = new RunLoop(this, {
+        spec, ledger, executor, preparer, progress, feeder, source,
+        watermark: new Watermark(after ?? null),
+        overheadTokens: builder.overheadTokens,
+        inFlight: this.inFlight,
+      });
+      void source.count(this.stopController.signal).then(
+        (count) => {
+          ledger.setTotal(count.total, count.exact);
+          progress.setTotal(count.total, count.exact);
+        },
+        (error: unknown) => this.log('warn', `could not count the source's records: ${String(error)}`),
+      );
+      await loop.run(after);
+      return this.finish(ledger, progress);
+    } catch (error) {
+      if (ledger.job()?.status === 'running') ledger.setStatus('paused', `internal error: ${error instanceof Error ? error.message : String(error)}`);
+      throw error;
+    } finally {
+      this.stopController.abort();
+      await feeder?.close().catch((error: unknown) => this.log('error', `sink: ${String(error)}`));
+      await source?.close().catch(() => undefined);
+      await Promise.all(clients.map((client) => client.close()));
+      ledger.close();
+    }
+  }
+
+  private finish(ledger: Ledger, progress: ProgressTracker): JobSummary {
+    const stop = this.stopRequest;
+    ledger.addElapsed(progress.finishRun());
+    if (!stop) {
+      const failed = progress.counts.failed;
+      ledger.setStatus('done', failed > 0 ? `${failed} records failed` : null);
+    } else if (stop.kind === 'cancel') {
+      ledger.setStatus('cancelled', stop.message);
+    } else {
+      ledger.setStatus('paused', stop.message);
+    }
+    const final = progress.snapshot(ledger.job(), stop ? (stop.errorClass ?? stop.kind) : null);
+    this.options.listener?.progress?.(final);
+    return progress.summary(final);
+  }
+
+  // --- used by the run loop -------------------------------------------------------------
+
+  get stopping(): StopRequest | null {
+    return this.stopRequest;
+  }
+
+  get signals(): { stop: AbortSignal } {
+    return { stop: this.stopController.signal };
+  }
+
+  requestStop(request: StopRequest): void {
+    if (this.stopRequest) return;
+    this.stopRequest = request;
+    if (request.kind !== 'user') this.log(request.kind === 'budget' ? 'warn' : 'error', request.message);
+    this.stopController.abort(new Error(request.message));
+    const deadline = request.kind === 'cancel' ? 0 : (this.options.drainTimeoutMs ?? 30_000);
+    const timer = setTimeout(() => this.abortController.abort(new Error('drain deadline passed')), deadline);
+    timer.unref();
+  }
+
+  log(level: JobLogEvent['level'], message: string): void {
+    this.options.listener?.log?.({ jobId: this.jobId, level, message });
+  }
+
+  reportError(event: Omit<JobErrorEvent, 'jobId'>): void {
+    this.options.listener?.error?.({ jobId: this.jobId, ...event });
+  }
+
+  emitProgress(progress: JobProgress): void {
+    this.options.listener?.progress?.(progress);
+  }
+
+  get progressIntervalMs(): number {
+    return this.options.progressIntervalMs ?? tickMs;
+  }
+}

@@ -1,0 +1,149 @@
+// One OpenAI-compatible endpoint: an undici Pool with keep-alive and timeouts, a deadline
+// for the whole call, a cap on the response size, and a classified outcome instead of a
+// thrown error, so the engine decides what each failure means in one place.
+import { Pool } from 'undici';
+import { z } from 'zod';
+import type { ChatRequestBody } from '../pipeline/requestBuilder';
+import { classifyHttpError, classifyTransportError, type CallError } from './errorClass';
+import { readRateLimitHeaders, readRetryAfterMs, type RateLimitSnapshot } from './rateLimitHeaders';
+
+export interface EndpointConfig {
+  baseUrl: string;
+  headers: Record<string, string>;
+  /** Held in memory only. */
+  apiKey: string | undefined;
+}
+
+export interface ClientOptions {
+  connections: number;
+  connectTimeoutMs: number;
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
+  maxResponseBytes: number;
+}
+
+export interface Usage {
+  promptTokens: number;
+  completionTokens: number;
+}
+
+export type CallOutcome =
+  | { ok: true; content: string; finishReason: string | null; usage: Usage | null; rateLimits: RateLimitSnapshot }
+  | (CallError & { ok: false; usage: Usage | null; rateLimits: RateLimitSnapshot | null });
+
+const completionSchema = z.object({
+  choices: z
+    .array(
+      z.object({
+        message: z.object({ content: z.string().nullable().optional(), refusal: z.string().nullable().optional() }).loose(),
+        finish_reason: z.string().nullable().optional(),
+      }).loose(),
+    )
+    .min(1),
+  usage: z
+    .object({ prompt_tokens: z.number(), completion_tokens: z.number().optional() })
+    .loose()
+    .nullable()
+    .optional(),
+}).loose();
+
+class ResponseTooLargeError extends Error {
+  override readonly name = 'ResponseTooLargeError';
+}
+
+export class ProviderClient {
+  private readonly pool: Pool;
+  private readonly path: string;
+
+  constructor(
+    readonly endpoint: EndpointConfig,
+    private readonly options: ClientOptions,
+  ) {
+    const url = new URL(endpoint.baseUrl);
+    this.path = `${url.pathname.replace(/\/$/, '')}/chat/completions`;
+    this.pool = new Pool(url.origin, {
+      connections: options.connections,
+      connect: { timeout: options.connectTimeoutMs },
+      headersTimeout: options.headersTimeoutMs,
+      bodyTimeout: options.headersTimeoutMs,
+      keepAliveTimeout: 30_000,
+    });
+  }
+
+  async chat(body: ChatRequestBody, signal: AbortSignal): Promise<CallOutcome> {
+    const deadline = AbortSignal.timeout(this.options.requestTimeoutMs);
+    const combined = AbortSignal.any([signal, deadline]);
+    const headers: Record<string, string> = { 'content-type': 'application/json', ...this.endpoint.headers };
+    if (this.endpoint.apiKey) headers.authorization = `Bearer ${this.endpoint.apiKey}`;
+    let status: number;
+    let text: string;
+    let header: (name: string) => string | undefined;
+    try {
+      const response = await this.pool.request({ path: this.path, method: 'POST', headers, body: JSON.stringify(body), signal: combined });
+      status = response.statusCode;
+      header = (name) => {
+        const value = response.headers[name];
+        return Array.isArray(value) ? value[0] : value;
+      };
+      text = await this.readCapped(response.body);
+    } catch (error) {
+      if (signal.aborted) throw signal.reason;
+      if (deadline.aborted) {
+        return { ok: false, errorClass: 'deadline', category: 'retry', message: `no complete answer within ${this.options.requestTimeoutMs} ms (provider.requestTimeoutMs)`, usage: null, rateLimits: null };
+      }
+      if (error instanceof ResponseTooLargeError) {
+        return { ok: false, errorClass: 'response_too_large', category: 'retry', message: error.message, usage: null, rateLimits: null };
+      }
+      return { ok: false, ...classifyTransportError(error, this.endpoint.baseUrl), usage: null, rateLimits: null };
+    }
+
+    const rateLimits = readRateLimitHeaders(header);
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      json = undefined;
+    }
+    if (status < 200 || status >= 300) {
+      const error = classifyHttpError(status, json, text, this.endpoint.baseUrl);
+      const retryAfterMs = readRetryAfterMs(header);
+      return { ok: false, ...error, ...(retryAfterMs === undefined ? {} : { retryAfterMs }), usage: null, rateLimits };
+    }
+    const parsed = completionSchema.safeParse(json);
+    if (!parsed.success) {
+      const what = json === undefined ? 'is not JSON' : 'has no choices';
+      return { ok: false, errorClass: 'bad_response', category: 'retry', message: `HTTP ${status} but the body ${what}: ${text.slice(0, 160)}`, usage: null, rateLimits };
+    }
+    const choice = parsed.data.choices[0];
+    const usage = parsed.data.usage
+      ? { promptTokens: parsed.data.usage.prompt_tokens, completionTokens: parsed.data.usage.completion_tokens ?? 0 }
+      : null;
+    const finishReason = choice.finish_reason ?? null;
+    if (finishReason === 'length') {
+      return { ok: false, errorClass: 'truncated', category: 'split', message: 'the answer was cut off at max_tokens (finish_reason "length")', usage, rateLimits };
+    }
+    if (finishReason === 'content_filter' || (choice.message.refusal && !choice.message.content)) {
+      return { ok: false, errorClass: 'content_filter', category: 'split', message: choice.message.refusal ?? 'the provider filtered the answer (finish_reason "content_filter")', usage, rateLimits };
+    }
+    return { ok: true, content: choice.message.content ?? '', finishReason, usage, rateLimits };
+  }
+
+  private async readCapped(body: AsyncIterable<Buffer> & { destroy(error?: Error): unknown }): Promise<string> {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of body) {
+      size += chunk.length;
+      if (size > this.options.maxResponseBytes) {
+        const error = new ResponseTooLargeError(`the response exceeded ${this.options.maxResponseBytes} bytes (provider.maxResponseBytes)`);
+        body.destroy(error);
+        throw error;
+      }
+      chunks.push(chunk);
+    }
+    return Buffer.concat(chunks).toString('utf8');
+  }
+
+  async close(): Promise<void> {
+    await this.pool.destroy();
+  }
+}
