@@ -25,6 +25,8 @@ const nodeCommon = {
   format: 'cjs',
   target: 'node20',
   external: nodeExternals,
+  // Prefer ESM entry points: jsonc-parser's UMD build loads its parts with a dynamic require.
+  mainFields: ['module', 'main'],
 };
 
 /** @type {esbuild.BuildOptions[]} */
@@ -40,6 +42,16 @@ const builds = [
     entryPoints: { cli: 'daemon/cli/main.ts', daemon: 'daemon/server/main.ts' },
     outdir: 'dist',
     banner: { js: '#!/usr/bin/env node' },
+  },
+  {
+    // The extension's integration suite, loaded by VS Code's extension host (which has no
+    // tsx): the runner and one bundle per suite file, which the runner finds beside itself.
+    // mocha stays external so the runner and the suites share its one instance.
+    ...nodeCommon,
+    entryPoints: ['test/extension/index.ts', 'test/extension/**/*.suite.ts'],
+    outbase: 'test/extension',
+    outdir: 'dist/test/extension',
+    external: [...nodeExternals, 'vscode', 'mocha'],
   },
   {
     ...common,

@@ -58,6 +58,8 @@ export interface ExecutorContext {
   /** Aborts requests in flight (cancel, or the drain deadline passed). */
   abortSignal: AbortSignal;
   inFlight: InFlight;
+  /** Stops the job at once, before the next queued batch can start. */
+  requestStop(stop: StopRequest): void;
 }
 
 const emptyDisposition = (): Disposition => ({ updates: [], finished: [], retry: [], abandoned: [], totals: {}, errors: [] });
@@ -75,6 +77,12 @@ export class BatchExecutor {
   }
 
   async execute(batch: PendingRecord[]): Promise<Disposition> {
+    const result = await this.attempt(batch);
+    if (result.stop) this.context.requestStop(result.stop);
+    return result;
+  }
+
+  private async attempt(batch: PendingRecord[]): Promise<Disposition> {
     const { builder, admission, budget, router, ledger, inFlight, spec } = this.context;
     const result = emptyDisposition();
     const items = batch.map((record) => record.wire);

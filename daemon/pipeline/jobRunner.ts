@@ -1,6 +1,7 @@
 // Runs one job: streams the source through preparation and packing into batches, sends
 // them through admission to the provider, commits every outcome to the ledger, feeds the
 // sink, and stops cleanly (pause, budget, a job-fatal error, cancel) with nothing lost.
+import { setMaxListeners } from 'node:events';
 import { Ledger } from '../ledger/ledger';
 import { Admission } from '../limits/admission';
 import { Budget } from '../limits/budget';
@@ -63,6 +64,9 @@ export class JobRunner {
   ) {
     this.jobId = spec.name;
     this.clock = options.clock ?? systemClock;
+    // Every request in flight and every batch waiting for admission listens to these.
+    const listeners = spec.limits.concurrency * 2 + 16;
+    setMaxListeners(listeners, this.stopController.signal, this.abortController.signal);
   }
 
   /** Stops admitting, lets requests in flight finish, and leaves the job paused. */
@@ -126,6 +130,7 @@ export class JobRunner {
         stopSignal: this.stopController.signal,
         abortSignal: this.abortController.signal,
         inFlight: this.inFlight,
+        requestStop: (stop) => this.requestStop(stop),
       });
       const preparer = new RecordPreparer({
         ledger, template, tokenizer, configHash: hash,

@@ -71,8 +71,25 @@ export class ProviderClient {
   }
 
   async chat(body: ChatRequestBody, signal: AbortSignal): Promise<CallOutcome> {
-    const deadline = AbortSignal.timeout(this.options.requestTimeoutMs);
-    const combined = AbortSignal.any([signal, deadline]);
+    // One controller per call, unhooked when the call ends: AbortSignal.any() would leave a
+    // listener on the job's signal for every request of a multi-million-record run.
+    const call = new AbortController();
+    let timedOut = false;
+    const deadline = setTimeout(() => {
+      timedOut = true;
+      call.abort(new Error('deadline'));
+    }, this.options.requestTimeoutMs);
+    const onJobAbort = () => call.abort(signal.reason);
+    signal.addEventListener('abort', onJobAbort, { once: true });
+    try {
+      return await this.send(body, signal, call.signal, () => timedOut);
+    } finally {
+      clearTimeout(deadline);
+      signal.removeEventListener('abort', onJobAbort);
+    }
+  }
+
+  private async send(body: ChatRequestBody, signal: AbortSignal, combined: AbortSignal, timedOut: () => boolean): Promise<CallOutcome> {
     const headers: Record<string, string> = { 'content-type': 'application/json', ...this.endpoint.headers };
     if (this.endpoint.apiKey) headers.authorization = `Bearer ${this.endpoint.apiKey}`;
     let status: number;
@@ -88,7 +105,7 @@ export class ProviderClient {
       text = await this.readCapped(response.body);
     } catch (error) {
       if (signal.aborted) throw signal.reason;
-      if (deadline.aborted) {
+      if (timedOut()) {
         return { ok: false, errorClass: 'deadline', category: 'retry', message: `no complete answer within ${this.options.requestTimeoutMs} ms (provider.requestTimeoutMs)`, usage: null, rateLimits: null };
       }
       if (error instanceof ResponseTooLargeError) {
