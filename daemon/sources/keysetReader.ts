@@ -11,7 +11,10 @@ export type Row = Record<string, unknown>;
 export interface KeysetQueries {
   /** Rows whose key is NULL, `offset` rows in; an empty array when there are no more. */
   nullKeyRows(offset: number, limit: number, signal?: AbortSignal): Promise<Row[]>;
-  /** Up to `limit` rows with key > `after` (>= when `inclusive`), all rows when `after` is undefined; key order. */
+  /**
+   * Up to `limit` rows whose key is NOT NULL and > `after` (>= when `inclusive`; every
+   * non-NULL key when `after` is undefined), in key order.
+   */
   page(after: KeyValue | undefined, inclusive: boolean, limit: number, signal?: AbortSignal): Promise<Row[]>;
 }
 
@@ -43,7 +46,8 @@ export async function* keysetRead(queries: KeysetQueries, options: KeysetReadOpt
 
   // NULL keys sort before every other key, so they are reported only on a fresh read.
   if (after === undefined || after.key === null) {
-    let offset = 0;
+    // Resuming inside the NULL rows: they are read by offset, and every one before the cursor was handed out.
+    let offset = after?.key === null ? after.ordinal : 0;
     for (;;) {
       const rows = await queries.nullKeyRows(offset, pageSize, signal);
       for (const row of rows) {
