@@ -95,3 +95,8 @@ export function isStrictCompatible(schema: unknown): boolean {
     Array.isArray(child) ? child.every(isStrictCompatible) : typeof child === 'object' ? isStrictCompatible(child) : true,
   );
 }
+
+/** Tokens a typical answer item takes, for estimates (no safety margin). */
+export function expectedAnswerTokens(schema: Record<string, unknown>, tokenizer: Tokenizer): number {
+  return tokenizer.count(JSON.stringify({ id: '12345', ...(sampleAnswer(schema) as Record<string, unknown>) }));
+}
