@@ -1,6 +1,7 @@
-// One status line that rewrites itself on a terminal (at most a few times a second) and
-// stays quiet when the output is not a terminal, with messages printed above it.
+// One status line that rewrites itself on a terminal (a few times a second); when the
+// output is a file or a pipe, a plain line every few seconds instead. Messages print above it.
 const refreshMs = 250;
+const plainEveryMs = 5000;
 
 export class LiveLine {
   private last = '';
@@ -16,7 +17,14 @@ export class LiveLine {
   update(text: string): void {
     this.last = text;
     const now = Date.now();
-    if (!this.tty || now - this.shownAt < refreshMs) return;
+    if (!this.tty) {
+      if (now - this.shownAt >= plainEveryMs) {
+        this.shownAt = now;
+        this.stream.write(`${text}\n`);
+      }
+      return;
+    }
+    if (now - this.shownAt < refreshMs) return;
     this.shownAt = now;
     const width = this.stream.columns || 120;
     this.stream.write(`\r\x1b[2K${text.length > width - 1 ? `${text.slice(0, width - 2)}…` : text}`);

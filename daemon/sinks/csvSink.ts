@@ -11,6 +11,15 @@ export function csvField(value: unknown): string {
   return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
 }
 
+export function csvHeader(columns: readonly OutputColumn[]): string {
+  return `${['key', 'status', ...columns.map((column) => column.column), 'error', 'error_class', 'model', 'cost_usd'].map(csvField).join(',')}\r\n`;
+}
+
+export function csvRow(row: ResultRow, columns: readonly OutputColumn[]): string {
+  const fields = [row.key, row.status, ...columns.map((column) => row.output?.[column.field]), row.error, row.errorClass, row.model, Number(row.costUsd.toPrecision(12))];
+  return `${fields.map(csvField).join(',')}\r\n`;
+}
+
 export class CsvSink implements ResultSink {
   private readonly file: FileAppender;
   private readonly columns: OutputColumn[];
@@ -29,15 +38,8 @@ export class CsvSink implements ResultSink {
   }
 
   async write(rows: readonly ResultRow[]): Promise<string> {
-    let text = '';
-    if (this.file.isEmpty) {
-      text += `${['key', 'status', ...this.columns.map((column) => column.column), 'error', 'error_class', 'model', 'cost_usd'].map(csvField).join(',')}\r\n`;
-    }
-    for (const row of rows) {
-      const fields = [row.key, row.status, ...this.columns.map((column) => row.output?.[column.field]), row.error, row.errorClass, row.model, row.costUsd];
-      text += `${fields.map(csvField).join(',')}\r\n`;
-    }
-    return this.file.append(text);
+    const header = this.file.isEmpty ? csvHeader(this.columns) : '';
+    return this.file.append(header + rows.map((row) => csvRow(row, this.columns)).join(''));
   }
 
   close(): Promise<void> {

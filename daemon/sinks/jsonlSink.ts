@@ -2,6 +2,10 @@
 import { FileAppender } from './fileAppender';
 import type { ResultRow, ResultSink } from './sink';
 
+export function jsonlLine(row: ResultRow): string {
+  return `${JSON.stringify({ key: row.key, status: row.status, output: row.output, error: row.error, errorClass: row.errorClass })}\n`;
+}
+
 export class JsonlSink implements ResultSink {
   private readonly file: FileAppender;
 
@@ -18,11 +22,7 @@ export class JsonlSink implements ResultSink {
   }
 
   write(rows: readonly ResultRow[]): Promise<string> {
-    let text = '';
-    for (const row of rows) {
-      text += `${JSON.stringify({ key: row.key, status: row.status, output: row.output, error: row.error, errorClass: row.errorClass })}\n`;
-    }
-    return this.file.append(text);
+    return this.file.append(rows.map(jsonlLine).join(''));
   }
 
   close(): Promise<void> {

@@ -1,14 +1,10 @@
 import { parseArgs } from 'node:util';
 import { parseCurrency, usd } from '../../cost/currency';
-import { JobSetupError } from '../../pipeline/jobSetup';
-import { JobRunner } from '../../pipeline/jobRunner';
-import type { JobSummary } from '../../protocol/jobProgress';
 import { loadSpecFile } from '../../spec/loadSpec';
 import type { JobSpec } from '../../spec/jobSpec';
-import { ExitCode, UsageError, type CliCommand } from '../command';
-import { progressLine, summaryText } from '../progressLine';
+import { UsageError, type CliCommand } from '../command';
+import { runInTerminal } from '../runInTerminal';
 import { stateDirectory } from '../stateDir';
-import { LiveLine } from '../liveLine';
 
 const usage = `drover run SPEC [options]
 
@@ -53,12 +49,6 @@ export function applyLimitFlags(spec: JobSpec, flags: { concurrency?: string; rp
   };
 }
 
-export function exitCodeFor(summary: JobSummary, pauseClass: string | null): number {
-  if (summary.status === 'done') return summary.records.failed > 0 ? ExitCode.recordsFailed : ExitCode.ok;
-  if (summary.status === 'paused' && pauseClass !== null && pauseClass !== 'user') return ExitCode.jobFatal;
-  return ExitCode.paused;
-}
-
 export const runCommand: CliCommand = {
   name: 'run',
   summary: 'Run (or resume) a job spec in this process',
@@ -82,67 +72,11 @@ export const runCommand: CliCommand = {
     const currency = values.currency ?? process.env.DROVER_CURRENCY;
     const display = currency ? parseCurrency(currency) : usd;
     const spec = applyLimitFlags(await loadSpecFile(positionals[0]), values);
-    const json = values.json;
-    const live = new LiveLine(process.stderr);
-    const emit = (event: object) => process.stdout.write(`${JSON.stringify(event)}\n`);
-    let lastJsonProgress = 0;
-    let pauseClass: string | null = null;
-
-    const runner = new JobRunner(spec, {
+    return runInTerminal(spec, {
       stateDir: stateDirectory(values['state-dir']),
+      json: values.json,
       retryFailed: values['retry-failed'],
-      listener: {
-        progress(progress) {
-          pauseClass = progress.pauseClass;
-          if (json) {
-            const now = Date.now();
-            if (now - lastJsonProgress >= 1000) {
-              lastJsonProgress = now;
-              emit({ type: 'progress', ...progress });
-            }
-          } else {
-            live.update(`${spec.name}  ${progressLine(progress, display)}`);
-          }
-        },
-        log(event) {
-          if (json) emit({ type: 'log', ...event });
-          else live.print(`[${event.level}] ${event.message}`);
-        },
-        error(event) {
-          if (json) emit({ type: 'error', ...event });
-          else if (event.outcome === 'failed' || event.outcome === 'fatal') live.print(`✖ ${event.key ? `record ${event.key}: ` : ''}${event.errorClass}: ${event.message}`);
-        },
-      },
+      currency: display,
     });
-
-    let interrupts = 0;
-    const onSignal = (signal: NodeJS.Signals) => {
-      interrupts += 1;
-      if (interrupts === 1) {
-        live.print(`${signal}: pausing — finishing requests in flight (Ctrl-C again to stop them now)`);
-        runner.pause(`paused by ${signal}`);
-      } else {
-        runner.abortInFlight();
-      }
-    };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-    try {
-      const summary = await runner.run();
-      live.clear();
-      if (json) emit(summary);
-      else process.stderr.write(`${summaryText(summary, display)}\n`);
-      return exitCodeFor(summary, pauseClass);
-    } catch (error) {
-      live.clear();
-      if (error instanceof JobSetupError) {
-        process.stderr.write(`drover run: ${error.message}\n`);
-        return ExitCode.jobFatal;
-      }
-      throw error;
-    } finally {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-    }
   },
 };

@@ -1,0 +1,103 @@
+// Runs a job in this process with a terminal's view of it: the live line (or NDJSON events
+// with --json), failures printed as they happen (the first few), Ctrl-C to pause, and the
+// summary and exit code at the end. Shared by `drover run` and `drover demo`.
+import type { Currency } from '../cost/currency';
+import { JobRunner } from '../pipeline/jobRunner';
+import { JobSetupError } from '../pipeline/jobSetup';
+import type { JobSummary } from '../protocol/jobProgress';
+import type { JobSpec } from '../spec/jobSpec';
+import { ExitCode } from './command';
+import { LiveLine } from './liveLine';
+import { progressLine, summaryText } from './progressLine';
+
+const failuresShown = 20;
+
+export function exitCodeFor(summary: JobSummary, pauseClass: string | null): number {
+  if (summary.status === 'done') return summary.records.failed > 0 ? ExitCode.recordsFailed : ExitCode.ok;
+  if (summary.status === 'paused' && pauseClass !== null && pauseClass !== 'user') return ExitCode.jobFatal;
+  return ExitCode.paused;
+}
+
+export interface TerminalRunOptions {
+  stateDir: string;
+  json: boolean;
+  retryFailed: boolean;
+  currency: Currency;
+  /** Extra environment for the job (keys), besides the process's own. */
+  env?: Record<string, string | undefined>;
+  onSummary?(summary: JobSummary): void;
+}
+
+export async function runInTerminal(spec: JobSpec, options: TerminalRunOptions): Promise<number> {
+  const { json, currency } = options;
+  const live = new LiveLine(process.stderr);
+  const emit = (event: object) => process.stdout.write(`${JSON.stringify(event)}\n`);
+  let lastJsonProgress = 0;
+  let pauseClass: string | null = null;
+  let failuresPrinted = 0;
+
+  const runner = new JobRunner(spec, {
+    stateDir: options.stateDir,
+    retryFailed: options.retryFailed,
+    env: { ...process.env, ...options.env },
+    listener: {
+      progress(progress) {
+        pauseClass = progress.pauseClass;
+        if (!json) {
+          live.update(`${spec.name}  ${progressLine(progress, currency)}`);
+          return;
+        }
+        const now = Date.now();
+        if (now - lastJsonProgress >= 1000) {
+          lastJsonProgress = now;
+          emit({ type: 'progress', ...progress });
+        }
+      },
+      log(event) {
+        if (json) emit({ type: 'log', ...event });
+        else live.print(`[${event.level}] ${event.message}`);
+      },
+      error(event) {
+        if (json) {
+          emit({ type: 'error', ...event });
+          return;
+        }
+        if (event.outcome !== 'failed') return;
+        failuresPrinted += 1;
+        if (failuresPrinted <= failuresShown) live.print(`✖ ${event.key ? `record ${event.key}: ` : ''}${event.errorClass}: ${event.message}`);
+        else if (failuresPrinted === failuresShown + 1) live.print(`… more failed records: see \`drover export ${spec.name} --status failed\``);
+      },
+    },
+  });
+
+  let interrupts = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    interrupts += 1;
+    if (interrupts === 1) {
+      live.print(`${signal}: pausing — finishing requests in flight (Ctrl-C again to stop them now)`);
+      runner.pause(`paused by ${signal}`);
+    } else {
+      runner.abortInFlight();
+    }
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    const summary = await runner.run();
+    live.clear();
+    if (json) emit(summary);
+    else process.stderr.write(`${summaryText(summary, currency)}\n`);
+    options.onSummary?.(summary);
+    return exitCodeFor(summary, pauseClass);
+  } catch (error) {
+    live.clear();
+    if (error instanceof JobSetupError) {
+      process.stderr.write(`drover: ${error.message}\n`);
+      return ExitCode.jobFatal;
+    }
+    throw error;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
