@@ -39,7 +39,7 @@ const builds = [
   },
   {
     ...nodeCommon,
-    entryPoints: { cli: 'daemon/cli/main.ts', daemon: 'daemon/server/main.ts' },
+    entryPoints: { cli: 'daemon/cli/main.ts', daemon: 'daemon/server/main.ts', jobWorker: 'daemon/pipeline/jobWorker.ts' },
     outdir: 'dist',
     banner: { js: '#!/usr/bin/env node' },
   },

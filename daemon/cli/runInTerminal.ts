@@ -2,8 +2,7 @@
 // with --json), failures printed as they happen (the first few), Ctrl-C to pause, and the
 // summary and exit code at the end. Shared by `drover run` and `drover demo`.
 import type { Currency } from '../cost/currency';
-import { JobRunner } from '../pipeline/jobRunner';
-import { JobSetupError } from '../pipeline/jobSetup';
+import { IsolatedJobRunner } from '../pipeline/isolatedJobRunner';
 import type { JobSummary } from '../protocol/jobProgress';
 import type { JobSpec } from '../spec/jobSpec';
 import { ExitCode } from './command';
@@ -36,7 +35,7 @@ export async function runInTerminal(spec: JobSpec, options: TerminalRunOptions):
   let pauseClass: string | null = null;
   let failuresPrinted = 0;
 
-  const runner = new JobRunner(spec, {
+  const runner = new IsolatedJobRunner(spec, {
     stateDir: options.stateDir,
     retryFailed: options.retryFailed,
     env: { ...process.env, ...options.env },
@@ -91,7 +90,8 @@ export async function runInTerminal(spec: JobSpec, options: TerminalRunOptions):
     return exitCodeFor(summary, pauseClass);
   } catch (error) {
     live.clear();
-    if (error instanceof JobSetupError) {
+    // A missing key, or a job that ran out of memory: the user has something to fix, then resume.
+    if (error instanceof Error && (error.name === 'JobSetupError' || error.name === 'JobCrashError')) {
       process.stderr.write(`drover: ${error.message}\n`);
       return ExitCode.jobFatal;
     }

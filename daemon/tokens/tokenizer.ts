@@ -1,7 +1,8 @@
 // Token counts: a real BPE tokenizer (gpt-tokenizer) for OpenAI-family models, and a
 // CJK-aware estimate for everything else, where no public tokenizer matches the model.
-import * as cl100k from 'gpt-tokenizer/encoding/cl100k_base';
-import * as o200k from 'gpt-tokenizer/encoding/o200k_base';
+import type * as O200k from 'gpt-tokenizer/encoding/o200k_base';
+
+type Encoding = typeof O200k;
 
 export interface Tokenizer {
   readonly name: string;
@@ -12,20 +13,28 @@ export interface Tokenizer {
   truncate(text: string, maxTokens: number): string;
 }
 
-function bpe(name: string, encoding: typeof o200k): Tokenizer {
+/**
+ * An encoding's tables take tens of megabytes, so each is loaded on first use — `drover
+ * --help` and jobs on other models never pay for them.
+ */
+function bpe(name: string, load: () => Encoding): Tokenizer {
+  let encoding: Encoding | undefined;
+  const get = () => (encoding ??= load());
   return {
     name,
     exact: true,
-    count: (text) => encoding.countTokens(text),
+    count: (text) => get().countTokens(text),
     truncate: (text, maxTokens) => {
-      const tokens = encoding.encode(text);
-      return tokens.length <= maxTokens ? text : encoding.decode(tokens.slice(0, maxTokens));
+      const tokens = get().encode(text);
+      return tokens.length <= maxTokens ? text : get().decode(tokens.slice(0, maxTokens));
     },
   };
 }
 
-const o200kTokenizer = bpe('o200k_base', o200k);
-const cl100kTokenizer = bpe('cl100k_base', cl100k);
+/* eslint-disable @typescript-eslint/no-require-imports -- a lazy require is what defers loading the tables */
+const o200kTokenizer = bpe('o200k_base', () => require('gpt-tokenizer/encoding/o200k_base') as Encoding);
+const cl100kTokenizer = bpe('cl100k_base', () => require('gpt-tokenizer/encoding/cl100k_base') as Encoding);
+/* eslint-enable @typescript-eslint/no-require-imports */
 
 // Ideographs, kana and hangul cost about one token each in every modern tokenizer;
 // other scripts average about four characters per token.
