@@ -1,9 +1,14 @@
 // `drover` — the command-line entry. Each command lives in its own module under commands/.
+import { mockLlmCommand } from './commands/mockLlm';
+import { demoCommand } from './commands/demo';
+import { estimateCommand } from './commands/estimate';
+import { exportCommand } from './commands/export';
+import { runCommand } from './commands/run';
 import { schemaCommand } from './commands/schema';
 import { ExitCode, isUsageMistake, type CliCommand } from './command';
 import { version } from '../version';
 
-const commands: readonly CliCommand[] = [schemaCommand];
+const commands: readonly CliCommand[] = [runCommand, estimateCommand, exportCommand, demoCommand, schemaCommand, mockLlmCommand];
 
 function mainHelp(): string {
   const width = Math.max(...commands.map((command) => command.name.length));
@@ -51,6 +56,12 @@ async function main(argv: string[]): Promise<number> {
     return isUsageMistake(error) ? ExitCode.usage : ExitCode.internal;
   }
 }
+
+// `drover export … | head` closes the pipe early; that is not an error.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(0);
+  throw error;
+});
 
 main(process.argv.slice(2)).then(
   (code) => {

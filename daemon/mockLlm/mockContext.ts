@@ -1,0 +1,40 @@
+// The state one running mock shares between its routes.
+import { randomBytes } from 'node:crypto';
+import { FaultInjector } from './faults';
+import { type MockLlmOptions } from './options';
+import { RateLimiter } from './rateLimiter';
+import { StatsCollector } from './stats';
+
+export class MockContext {
+  readonly models: ReadonlySet<string>;
+  readonly limiter: RateLimiter;
+  readonly faults: FaultInjector;
+  readonly stats: StatsCollector;
+  /** Aborted when the server stops, to cut latency sleeps and streams short. */
+  readonly stopping = new AbortController();
+  /** Admitted requests since start, for --quota-after (not reset with the stats). */
+  admittedRequests = 0;
+  private readonly idPrefix = randomBytes(6).toString('hex');
+  private sequence = 0;
+
+  constructor(
+    readonly options: MockLlmOptions,
+    now: () => number,
+  ) {
+    this.models = new Set(options.models);
+    this.limiter = new RateLimiter(options, now);
+    this.faults = new FaultInjector(options);
+    this.stats = new StatsCollector(options.windowMs, options.trackRecords);
+  }
+
+  nextId(prefix: string): string {
+    return `${prefix}${this.idPrefix}${(++this.sequence).toString(36)}`;
+  }
+
+  /** Headers every /v1 answer carries: a request id, and the limits when they are shown. */
+  responseHeaders(): Record<string, string> {
+    const headers: Record<string, string> = { 'x-request-id': this.nextId('req_') };
+    if (this.options.rateLimitHeaders && this.limiter.limited) Object.assign(headers, this.limiter.headers());
+    return headers;
+  }
+}

@@ -1,0 +1,118 @@
+// What the mock saw, for `/stats`, `/stats/records` and the tests: counters only, updated
+// in O(1) per request.
+import { performance } from 'node:perf_hooks';
+import { type FaultKind, faultKinds } from './faults';
+
+export interface MockLlmStats {
+  requests: { total: number; byStatus: Record<string, number> };
+  /** 429s for rate limits (insufficient_quota is counted in byStatus only). */
+  rateLimited: number;
+  inFlight: number;
+  peakInFlight: number;
+  tokens: { prompt: number; completion: number };
+  /** Record results delivered in complete answers (not cut, not invalid JSON). */
+  recordsAnswered: number;
+  faults: Record<FaultKind, number>;
+  /** The most requests admitted within any window of `windowMs`. */
+  maxRequestsInWindow: number;
+  /** The most tokens (prompt + max_tokens, as the limiter counts them) admitted within any window. */
+  maxTokensInWindow: number;
+  windowMs: number;
+  uptimeMs: number;
+}
+
+function noFaults(): Record<FaultKind, number> {
+  return Object.fromEntries(faultKinds.map((kind) => [kind, 0])) as Record<FaultKind, number>;
+}
+
+export class StatsCollector {
+  private startedAt: number;
+  private total = 0;
+  private byStatus: Record<string, number> = {};
+  private rateLimited = 0;
+  private inFlight = 0;
+  private peakInFlight = 0;
+  private promptTokens = 0;
+  private completionTokens = 0;
+  private recordsAnswered = 0;
+  private faults = noFaults();
+  private maxRequestsInWindow = 0;
+  private maxTokensInWindow = 0;
+  private answersPerRecord = new Map<string, number>();
+
+  constructor(
+    private readonly windowMs: number,
+    private readonly trackRecords: boolean,
+  ) {
+    this.startedAt = performance.now();
+  }
+
+  requestStarted(): void {
+    this.total++;
+    this.inFlight++;
+    if (this.inFlight > this.peakInFlight) this.peakInFlight = this.inFlight;
+  }
+
+  /** `status` is undefined when the request ended without an answer (reset, hang, client gone). */
+  requestEnded(status: number | undefined): void {
+    this.inFlight--;
+    if (status !== undefined) this.byStatus[status] = (this.byStatus[status] ?? 0) + 1;
+  }
+
+  rateLimitedRequest(): void {
+    this.rateLimited++;
+  }
+
+  admitted(requestsInWindow: number, tokensInWindow: number): void {
+    if (requestsInWindow > this.maxRequestsInWindow) this.maxRequestsInWindow = requestsInWindow;
+    if (tokensInWindow > this.maxTokensInWindow) this.maxTokensInWindow = tokensInWindow;
+  }
+
+  faultInjected(kind: FaultKind): void {
+    this.faults[kind]++;
+  }
+
+  answered(promptTokens: number, completionTokens: number, recordIds: readonly string[]): void {
+    this.promptTokens += promptTokens;
+    this.completionTokens += completionTokens;
+    this.recordsAnswered += recordIds.length;
+    if (!this.trackRecords) return;
+    for (const id of recordIds) this.answersPerRecord.set(id, (this.answersPerRecord.get(id) ?? 0) + 1);
+  }
+
+  /** Zeroes every counter; requests still in flight stay counted as in flight. */
+  reset(): void {
+    this.startedAt = performance.now();
+    this.total = 0;
+    this.byStatus = {};
+    this.rateLimited = 0;
+    this.peakInFlight = this.inFlight;
+    this.promptTokens = 0;
+    this.completionTokens = 0;
+    this.recordsAnswered = 0;
+    this.faults = noFaults();
+    this.maxRequestsInWindow = 0;
+    this.maxTokensInWindow = 0;
+    this.answersPerRecord = new Map();
+  }
+
+  snapshot(): MockLlmStats {
+    return {
+      requests: { total: this.total, byStatus: { ...this.byStatus } },
+      rateLimited: this.rateLimited,
+      inFlight: this.inFlight,
+      peakInFlight: this.peakInFlight,
+      tokens: { prompt: this.promptTokens, completion: this.completionTokens },
+      recordsAnswered: this.recordsAnswered,
+      faults: { ...this.faults },
+      maxRequestsInWindow: this.maxRequestsInWindow,
+      maxTokensInWindow: this.maxTokensInWindow,
+      windowMs: this.windowMs,
+      uptimeMs: Math.round(performance.now() - this.startedAt),
+    };
+  }
+
+  recordCounts(): Record<string, number> {
+    return Object.fromEntries(this.answersPerRecord);
+  }
+}
