@@ -8,6 +8,10 @@ import type { ResultRow } from '../../daemon/sinks/sink';
 import { openPostgresSource } from '../../daemon/sources/postgresSource';
 import type { RecordSource } from '../../daemon/sources/source';
 import { type PostgresSourceSpec, postgresSourceSchema } from '../../daemon/spec/jobSpec';
+import { JobRunner } from '../../daemon/pipeline/jobRunner';
+import { validateSpec } from '../../daemon/spec/loadSpec';
+import { waitFor } from '../support/cli';
+import { createFixture } from '../support/engineFixture';
 import { postgresTestDb, restartPostgres, slowQuery, uniqueName, waitForPostgres } from '../support/postgresTesting';
 import { postgresUrl } from '../support/services';
 
@@ -86,5 +90,38 @@ describe('postgres server restart', () => {
     }
     const [summary] = await sql(`SELECT count(*)::int AS rows, count(DISTINCT key)::int AS keys, sum(n)::int AS total FROM ${schema}.restart_results`);
     assert.deepEqual(summary, { rows: 300, keys: 300, total: (300 * 301) / 2 });
+  });
+});
+
+describe('drover run through a Postgres server restart', () => {
+  it('source and sink on Postgres: the job carries on and every record is done once', async () => {
+    const fixture = await createFixture(0, { latencyMs: 20 });
+    try {
+      const table = `${schema}.engine_restart`;
+      await sql(`CREATE TABLE ${table} (id bigint PRIMARY KEY, text text NOT NULL)`);
+      await sql(`INSERT INTO ${table} SELECT g, 'great product ' || g FROM generate_series(1, 3000) g`);
+      const spec = validateSpec({
+        name: 'pg-restart',
+        source: { type: 'postgres', url: postgresUrl, table, key: 'id', pageSize: 200 },
+        prompt: { template: '{{text}}' },
+        model: 'gpt-4.1-mini',
+        provider: { baseUrl: fixture.mock.url },
+        cache: false,
+        limits: { concurrency: 4 },
+        sink: { type: 'postgres', table: `${table}_results` },
+      });
+      const run = new JobRunner(spec, { stateDir: fixture.stateDir }).run();
+      await waitFor(() => Object.keys(fixture.mock.recordCounts()).length >= 800, 60_000, '800 answered');
+      await restartPostgres();
+      const summary = await run;
+      await waitForPostgres();
+      assert.equal(summary.status, 'done', summary.statusReason ?? '');
+      assert.equal(summary.records.done, 3000);
+      assert.ok(Object.values(fixture.mock.recordCounts()).every((count) => count === 1), 'no record sent twice');
+      const [written] = await sql(`SELECT count(*)::int AS rows, count(DISTINCT key)::int AS keys FROM ${table}_results WHERE status = 'done'`);
+      assert.deepEqual(written, { rows: 3000, keys: 3000 });
+    } finally {
+      await fixture.cleanup();
+    }
   });
 });
