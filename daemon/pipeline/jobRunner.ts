@@ -40,6 +40,8 @@ export interface RunnerOptions {
   clock?: Clock;
   /** The provider's limit window; 60 s everywhere but in tests. */
   rateWindowMs?: number;
+  /** How often a failed primary endpoint is probed; 30 s everywhere but in tests. */
+  probeIntervalMs?: number;
   /** Send records that failed in an earlier run again. */
   retryFailed?: boolean;
   progressIntervalMs?: number;
@@ -123,6 +125,8 @@ export class JobRunner {
         clients.map((client, index) => ({ client, model: endpoints[index]?.model ?? spec.model })),
         this.clock,
         { onSwitch: (from, to, reason) => this.log('warn', `switching from ${from.client.endpoint.baseUrl} to ${to.client.endpoint.baseUrl}: ${reason}`) },
+        3,
+        options.probeIntervalMs,
       );
       const executor = new BatchExecutor({
         spec, ledger, builder, validator, admission, budget, router, clock: this.clock,

@@ -25,6 +25,17 @@ export function wireItem(key: string, input: string, tokenizer: Tokenizer): Wire
   return { key, json, tokens: tokenizer.count(json) };
 }
 
+function responseFormat(mode: JobSpec['provider']['structuredOutput'], output: Record<string, unknown>): Record<string, unknown> | undefined {
+  switch (mode) {
+    case 'json_schema':
+      return { type: 'json_schema', json_schema: { name: 'drover_results', strict: isStrictCompatible(output), schema: batchResponseSchema(output) } };
+    case 'json_object':
+      return { type: 'json_object' };
+    case 'none':
+      return undefined;
+  }
+}
+
 // Reasoning models take max_completion_tokens and refuse max_tokens.
 const usesCompletionTokens = (model: string) => /^(o\d|gpt-5)/.test(model.replace(/^.*\//, ''));
 
@@ -47,16 +58,7 @@ export class RequestBuilder {
         '{"results":[…]} with exactly one item per record, in any order, each holding the ' +
         `record's "id" unchanged and the fields of this JSON Schema: ${schemaText}`,
     };
-    this.responseFormat = spec.provider.structuredOutput
-      ? {
-          type: 'json_schema',
-          json_schema: {
-            name: 'drover_results',
-            strict: isStrictCompatible(spec.output),
-            schema: batchResponseSchema(spec.output),
-          },
-        }
-      : { type: 'json_object' };
+    this.responseFormat = responseFormat(spec.provider.structuredOutput, spec.output);
     this.overheadTokens = countChatTokens(tokenizer, [this.systemMessage, { role: 'user', content: '{"records":[]}' }]);
   }
 

@@ -98,9 +98,11 @@ export const providerSchema = z
     apiKeyEnv: nonEmpty.default('OPENAI_API_KEY').describe('Environment variable that holds the API key.'),
     headers: z.record(z.string(), z.string()).default({}).describe('Extra request headers.'),
     structuredOutput: z
-      .boolean()
-      .default(true)
-      .describe('Send response_format json_schema; turn off for providers without structured output.'),
+      .enum(['json_schema', 'json_object', 'none'])
+      .default('json_schema')
+      .describe(
+        'How the answer\'s form is enforced: response_format json_schema (OpenAI structured outputs), json_object (JSON mode), or none (the prompt alone) for providers without either.',
+      ),
     fallbacks: z.array(endpointSchema).default([]).describe('Endpoints used while the primary keeps failing.'),
     connectTimeoutMs: z.number().int().min(100).default(10_000),
     headersTimeoutMs: z.number().int().min(100).default(120_000),
