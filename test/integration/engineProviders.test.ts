@@ -1,24 +1,15 @@
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
 import { describe, it } from 'node:test';
 import { startMockLlm } from '../../daemon/mockLlm/server';
 import { JobRunner } from '../../daemon/pipeline/jobRunner';
 import { waitFor } from '../support/cli';
 import { createFixture } from '../support/engineFixture';
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  assert.ok(address !== null && typeof address === 'object');
-  return address.port;
-}
+import { closedPort } from '../support/ports';
 
 describe('engine: endpoints and answer forms', () => {
   it('fails over to the fallback while the primary is down, probes it, and takes it back', async () => {
     const fixture = await createFixture(3000, { latencyMs: 40 });
-    const port = await freePort();
+    const port = await closedPort();
     const logs: string[] = [];
     let primary: Awaited<ReturnType<typeof startMockLlm>> | undefined;
     try {
@@ -48,7 +39,7 @@ describe('engine: endpoints and answer forms', () => {
   it('pauses with a clear message when the only endpoint stays unreachable', async () => {
     const fixture = await createFixture(200);
     try {
-      const port = await freePort();
+      const port = await closedPort();
       const spec = fixture.spec({ provider: { baseUrl: `http://127.0.0.1:${port}/v1` }, limits: { concurrency: 4 } });
       const summary = await new JobRunner(spec, { stateDir: fixture.stateDir }).run();
       assert.equal(summary.status, 'paused');

@@ -5,30 +5,15 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { openPostgresSink } from '../../daemon/sinks/postgresSink';
 import type { ResultRow } from '../../daemon/sinks/sink';
-import { openPostgresSource } from '../../daemon/sources/postgresSource';
-import type { RecordSource } from '../../daemon/sources/source';
-import { type PostgresSourceSpec, postgresSourceSchema } from '../../daemon/spec/jobSpec';
 import { JobRunner } from '../../daemon/pipeline/jobRunner';
 import { validateSpec } from '../../daemon/spec/loadSpec';
 import { waitFor } from '../support/cli';
 import { createFixture } from '../support/engineFixture';
-import { postgresTestDb, restartPostgres, slowQuery, uniqueName, waitForPostgres } from '../support/postgresTesting';
+import { postgresTestDb, restartPostgres, slowQuery, sourceSpec, uniqueName, waitForPostgres, withSource } from '../support/postgresTesting';
 import { postgresUrl } from '../support/services';
 
 const db = postgresTestDb('drover_restart');
 const { schema, sql, backendsOf, whenActive, createNumbered } = db;
-
-const sourceSpec = (fields: Partial<PostgresSourceSpec>): PostgresSourceSpec =>
-  postgresSourceSchema.parse({ type: 'postgres', url: postgresUrl, statementTimeoutMs: 30_000, ...fields });
-
-async function withSource<T>(spec: PostgresSourceSpec, use: (source: RecordSource) => Promise<T>): Promise<T> {
-  const source = await openPostgresSource(spec);
-  try {
-    return await use(source);
-  } finally {
-    await source.close();
-  }
-}
 
 before(() => db.setUp());
 after(() => db.tearDown());

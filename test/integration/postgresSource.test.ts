@@ -1,32 +1,19 @@
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { openPostgresSource } from '../../daemon/sources/postgresSource';
 import { type RecordSource, SourceError, type SourceItem } from '../../daemon/sources/source';
-import { type PostgresSourceSpec, postgresSourceSchema } from '../../daemon/spec/jobSpec';
-import { postgresTestDb, slowQuery, uniqueName } from '../support/postgresTesting';
+import type { PostgresSourceSpec } from '../../daemon/spec/jobSpec';
+import { closedPort } from '../support/ports';
+import { postgresTestDb, slowQuery, sourceSpec, uniqueName, withSource } from '../support/postgresTesting';
 import { postgresUrl } from '../support/services';
 
 const db = postgresTestDb('drover_source');
 const { schema, sql, backendsOf, terminate, whenActive, createNumbered } = db;
 
-function sourceSpec(fields: Partial<PostgresSourceSpec> & { url?: string }): PostgresSourceSpec {
-  return postgresSourceSchema.parse({ type: 'postgres', url: postgresUrl, statementTimeoutMs: 30_000, ...fields });
-}
-
 async function readAll(source: RecordSource, options: Parameters<RecordSource['read']>[0] = {}): Promise<SourceItem[]> {
   const items: SourceItem[] = [];
   for await (const item of source.read(options)) items.push(item);
   return items;
-}
-
-async function withSource<T>(spec: PostgresSourceSpec, use: (source: RecordSource) => Promise<T>): Promise<T> {
-  const source = await openPostgresSource(spec);
-  try {
-    return await use(source);
-  } finally {
-    await source.close();
-  }
 }
 
 /** Opening must fail with a SourceError whose message passes `check`. */
@@ -40,16 +27,6 @@ async function refusal(spec: PostgresSourceSpec): Promise<string> {
     return error.message;
   }
   return assert.fail(`opening ${JSON.stringify(spec.query ?? spec.table)} should have failed`);
-}
-
-/** A port nothing listens on: one the system just handed out and took back. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  assert.ok(address !== null && typeof address === 'object');
-  return address.port;
 }
 
 const keysOf = (items: SourceItem[]) => items.map((item) => item.key);

@@ -7,6 +7,9 @@ import { readdirSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { Pool } from 'pg';
+import { openPostgresSource } from '../../daemon/sources/postgresSource';
+import type { RecordSource } from '../../daemon/sources/source';
+import { type PostgresSourceSpec, postgresSourceSchema } from '../../daemon/spec/jobSpec';
 import { postgresUrl, requirePostgres } from './services';
 
 const run = promisify(execFile);
@@ -94,4 +97,16 @@ export async function waitForPostgres(): Promise<void> {
     await sleep(500);
   }
   assert.fail('Postgres did not come back');
+}
+
+export const sourceSpec = (fields: Partial<PostgresSourceSpec>): PostgresSourceSpec =>
+  postgresSourceSchema.parse({ type: 'postgres', url: postgresUrl, statementTimeoutMs: 30_000, ...fields });
+
+export async function withSource<T>(spec: PostgresSourceSpec, use: (source: RecordSource) => Promise<T>): Promise<T> {
+  const source = await openPostgresSource(spec);
+  try {
+    return await use(source);
+  } finally {
+    await source.close();
+  }
 }
