@@ -117,6 +117,14 @@ export class BatchExecutor {
       result.abandoned = batch;
       return result;
     }
+    if (this.context.stopSignal.aborted) {
+      // The job began to stop while this batch was being admitted: nothing more goes out.
+      admission.settle(ticket, 0);
+      budget.settle(worstCase, 0);
+      router.release(route);
+      result.abandoned = batch;
+      return result;
+    }
 
     ledger.markAttempted(batch.map((record) => ({ key: record.key, ordinal: record.ordinal, inputHash: record.inputHash })));
     for (const record of batch) record.attempts += 1;
