@@ -153,6 +153,9 @@ export class Ledger {
       this.db.pragma('journal_mode = WAL');
       // NORMAL in WAL mode survives a process crash; only an OS crash can lose the last commits.
       this.db.pragma('synchronous = NORMAL');
+      // A busy run commits thousands of small transactions a second; checkpointing the WAL
+      // into the database less often (every ~40 MB instead of ~4 MB) makes each commit cheaper.
+      this.db.pragma('wal_autocheckpoint = 10000');
       migrate(this.db);
     }
     this.statements = {
