@@ -1,5 +1,9 @@
 // `drover` — the command-line entry. Each command lives in its own module under commands/.
 import { mockLlmCommand } from './commands/mockLlm';
+import { attachCommand } from './commands/attach';
+import { cancelCommand, pauseCommand, resumeCommand } from './commands/control';
+import { daemonCommand } from './commands/daemon';
+import { jobsCommand } from './commands/jobs';
 import { demoCommand } from './commands/demo';
 import { estimateCommand } from './commands/estimate';
 import { exportCommand } from './commands/export';
@@ -8,7 +12,20 @@ import { schemaCommand } from './commands/schema';
 import { ExitCode, isUsageMistake, type CliCommand } from './command';
 import { version } from '../version';
 
-const commands: readonly CliCommand[] = [runCommand, estimateCommand, exportCommand, demoCommand, schemaCommand, mockLlmCommand];
+const commands: readonly CliCommand[] = [
+  runCommand,
+  estimateCommand,
+  exportCommand,
+  jobsCommand,
+  attachCommand,
+  pauseCommand,
+  resumeCommand,
+  cancelCommand,
+  daemonCommand,
+  demoCommand,
+  schemaCommand,
+  mockLlmCommand,
+];
 
 function mainHelp(): string {
   const width = Math.max(...commands.map((command) => command.name.length));

@@ -49,7 +49,12 @@ export class IsolatedJobRunner implements JobControl {
     const data: JobWorkerData = { spec: this.spec, options };
     const limit = heapMb ?? (Number(process.env.DROVER_JOB_HEAP_MB) || defaultJobHeapMb);
     return new Promise<JobSummary>((resolve, reject) => {
-      const worker = new Worker(workerFile, { workerData: data, resourceLimits: { maxOldGenerationSizeMb: limit } });
+      const options = { workerData: data, resourceLimits: { maxOldGenerationSizeMb: limit } };
+      // Run from source (tests, `node --import tsx`), a worker does not inherit tsx's loader
+      // for its entry file; registering tsx inside the worker first makes it load.
+      const worker = workerFile.endsWith('.ts')
+        ? new Worker(`require('tsx/cjs'); require(${JSON.stringify(workerFile)});`, { ...options, eval: true })
+        : new Worker(workerFile, options);
       this.worker = worker;
       for (const command of this.pending.splice(0)) worker.postMessage(command);
       let settled = false;
