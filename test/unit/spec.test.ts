@@ -14,7 +14,7 @@ describe('job spec', () => {
     assert.deepEqual(spec.output, defaultOutputSchema);
     assert.equal(spec.batching.recordsPerRequest, 20);
     assert.equal(spec.retry.maxAttempts, 6);
-    assert.equal(spec.provider.structuredOutput, true);
+    assert.equal(spec.provider.structuredOutput, 'json_schema');
   });
 
   it('names the JSON path and what is expected for each problem', () => {
