@@ -172,6 +172,7 @@ export class Ledger {
            attempts = CASE WHEN records.input_hash IS excluded.input_hash THEN records.attempts + 1 ELSE 1 END,
            status = 'pending', ordinal = excluded.ordinal, input_hash = excluded.input_hash, updated_at = excluded.updated_at`,
       ),
+      touchJob: this.db.prepare('UPDATE job SET updated_at = ? WHERE id = 1'),
       unattempt: this.db.prepare('UPDATE records SET attempts = max(0, attempts - 1) WHERE key = ?'),
       update: this.db.prepare(
         `INSERT INTO records (key, ordinal, status, attempts, input_hash, output, error, error_class,
@@ -294,11 +295,16 @@ export class Ledger {
     return row && { output: JSON.parse(row.output) as Record<string, unknown>, model: row.model };
   }
 
-  /** Counts an attempt for each record, durably, before the request goes out. */
+  /**
+   * Counts an attempt for each record, durably, before the request goes out. The job's
+   * updated_at becomes the time of the last request sent, which a resumed run's rate
+   * limiter starts from.
+   */
   markAttempted(records: readonly AttemptedRecord[]): void {
     const timestamp = now();
     this.db.transaction(() => {
       for (const record of records) this.statements.attempt.run({ ...record, now: timestamp });
+      this.statements.touchJob.run(timestamp);
     })();
   }
 

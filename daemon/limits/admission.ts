@@ -13,6 +13,13 @@ export interface AdmissionOptions {
   largestRequestTokens: number;
   windowMs: number;
   clock: Clock;
+  /**
+   * How long before now this job last sent a request (undefined: never, or long ago). A
+   * run that resumes within a window of the last one starts with buckets that refilled
+   * only for that long, so the old run's requests and the new run's burst never add up
+   * past the limit in one window.
+   */
+  quietMs?: number;
 }
 
 export interface Ticket {
@@ -51,8 +58,15 @@ export class Admission {
 
   constructor(private readonly options: AdmissionOptions) {
     const now = options.clock.now();
-    this.requests = options.rpm ? new TokenBucket(options.rpm, 1, options.windowMs, now) : null;
-    this.tokens = options.tpm ? new TokenBucket(options.tpm, options.largestRequestTokens, options.windowMs, now) : null;
+    this.requests = options.rpm ? this.resumed(new TokenBucket(options.rpm, 1, options.windowMs, now), now) : null;
+    this.tokens = options.tpm ? this.resumed(new TokenBucket(options.tpm, options.largestRequestTokens, options.windowMs, now), now) : null;
+  }
+
+  private resumed(bucket: TokenBucket, now: number): TokenBucket {
+    // As if the last run had left the bucket empty when it last sent: the two runs then
+    // behave as one bucket, whose bound holds across the restart.
+    if (this.options.quietMs !== undefined) bucket.clampTo(bucket.rate * Math.max(0, this.options.quietMs), now);
+    return bucket;
   }
 
   /** Resolves when a request of `tokens` may be sent. */
@@ -166,5 +180,8 @@ export class Admission {
       this.admittedTokens += head.tokens;
       head.resolve(ticket);
     }
+    const now = clock.now();
+    this.requests?.idle(now);
+    this.tokens?.idle(now);
   }
 }

@@ -3,6 +3,13 @@
 // what is left of the limit after the burst capacity and a small safety margin (requests
 // reach the provider a few milliseconds after we admit them). A fixed-window counter
 // instead admits up to twice the limit across a window boundary.
+//
+// The capacity is at most half the limit, so the rate is never zero: a capacity of the
+// whole limit (a spec whose largest request is as large as its TPM) would leave no refill
+// and stall the job for ever. A request larger than the capacity keeps the bound by
+// paying on both sides: it waits until the bucket holds all of it (the bucket may fill past
+// its capacity while that request is first in line), and it leaves the bucket in debt by
+// its excess, so the windows before and after it each stay within capacity + rate × window.
 
 export const safetyMargin = 0.01;
 
@@ -12,6 +19,8 @@ export class TokenBucket {
   readonly rate: number;
   private level: number;
   private updatedAt: number;
+  /** How far the level may refill: the capacity, or the cost of a larger request first in line. */
+  private ceiling: number;
 
   constructor(
     readonly limit: number,
@@ -20,15 +29,16 @@ export class TokenBucket {
     now: number,
     initialLevel?: number,
   ) {
-    this.capacity = Math.min(limit, Math.max(1, limit * 0.02, largestCost));
-    this.rate = Math.max(0, limit * (1 - safetyMargin) - this.capacity) / windowMs;
+    this.capacity = Math.min(limit / 2, Math.max(1, limit * 0.02, largestCost));
+    this.rate = (limit * (1 - safetyMargin) - this.capacity) / windowMs;
+    this.ceiling = this.capacity;
     this.level = Math.min(this.capacity, initialLevel ?? this.capacity);
     this.updatedAt = now;
   }
 
   private refill(now: number): void {
     if (now > this.updatedAt) {
-      this.level = Math.min(this.capacity, this.level + (now - this.updatedAt) * this.rate);
+      this.level = Math.min(this.ceiling, this.level + (now - this.updatedAt) * this.rate);
       this.updatedAt = now;
     }
   }
@@ -38,27 +48,30 @@ export class TokenBucket {
     return this.level;
   }
 
-  /** A cost above the capacity is admitted from a full bucket (and leaves it in debt). */
-  canTake(cost: number, now: number): boolean {
-    return this.available(now) >= Math.min(cost, this.capacity);
-  }
-
   take(cost: number, now: number): void {
     this.refill(now);
-    this.level -= cost;
+    this.level -= cost + Math.max(0, cost - this.capacity);
+    this.ceiling = this.capacity;
   }
 
-  /** Milliseconds until `canTake(cost)`; Infinity if it never will (rate 0). */
+  /** Milliseconds until a request of `cost`, first in line, may be taken. */
   waitMs(cost: number, now: number): number {
-    const missing = Math.min(cost, this.capacity) - this.available(now);
-    if (missing <= 0) return 0;
-    return this.rate > 0 ? Math.ceil(missing / this.rate) : Number.POSITIVE_INFINITY;
+    this.ceiling = Math.max(this.capacity, cost);
+    const missing = cost - this.available(now);
+    return missing <= 0 ? 0 : Math.ceil(missing / this.rate);
+  }
+
+  /** Nothing waits any more: a larger request that was first in line gave up. */
+  idle(now: number): void {
+    this.refill(now);
+    this.ceiling = this.capacity;
+    this.level = Math.min(this.level, this.capacity);
   }
 
   /** Returns units (an over-reservation) or takes more (an under-estimate, never forgiven). */
   adjust(delta: number, now: number): void {
     this.refill(now);
-    this.level = Math.min(this.capacity, this.level + delta);
+    this.level = Math.min(this.ceiling, this.level + delta);
   }
 
   /** The provider knows better: never hold more than it says remains. */

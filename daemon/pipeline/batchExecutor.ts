@@ -13,6 +13,7 @@ import type { CallOutcome, Usage } from '../provider/providerClient';
 import { parseBatchAnswer } from './answerParser';
 import type { InFlight } from './inFlight';
 import { backoffMs } from './backoff';
+import { EndpointHealth } from './endpointHealth';
 import type { OutputValidator } from './outputSchema';
 import type { PendingRecord } from './recordPreparer';
 import type { RequestBuilder } from './requestBuilder';
@@ -58,6 +59,8 @@ export interface ExecutorContext {
   /** Aborts requests in flight (cancel, or the drain deadline passed). */
   abortSignal: AbortSignal;
   inFlight: InFlight;
+  /** How long an endpoint that answered before may fail every request before the job pauses. */
+  endpointDownAfterMs: number;
   /** Stops the job at once, before the next queued batch can start. */
   requestStop(stop: StopRequest): void;
 }
@@ -65,10 +68,13 @@ export interface ExecutorContext {
 const emptyDisposition = (): Disposition => ({ updates: [], finished: [], retry: [], abandoned: [], totals: {}, errors: [] });
 
 export class BatchExecutor {
-  private consecutiveEndpointFailures = 0;
+  private readonly health: EndpointHealth;
   private consecutiveBadRequests = 0;
 
-  constructor(private readonly context: ExecutorContext) {}
+  constructor(private readonly context: ExecutorContext) {
+    const { concurrency } = context.spec.limits;
+    this.health = new EndpointHealth(context.clock, { threshold: Math.max(10, concurrency), downAfterMs: context.endpointDownAfterMs, concurrency });
+  }
 
   maxOutputTokens(records: number, boost: number): number {
     const fixed = this.context.spec.batching.maxOutputTokens;
@@ -158,9 +164,9 @@ export class BatchExecutor {
     };
     const shares = this.shares(batch, usage, price);
 
+    if (outcome.ok || outcome.category !== 'retry' || outcome.errorClass === 'rate_limited') this.health.answered();
     if (outcome.ok) {
       router.report(route, false);
-      this.consecutiveEndpointFailures = 0;
       const verdict = parseBatchAnswer(outcome.content, batch.map((record) => record.key), this.context.validator);
       if (!verdict.ok) return this.retryOrFail(result, batch, shares, verdict.errorClass, verdict.reason, 0);
       this.consecutiveBadRequests = 0;
@@ -211,26 +217,34 @@ export class BatchExecutor {
           return result;
         }
         router.report(route, true);
-        this.consecutiveEndpointFailures += 1;
-        if (this.endpointLooksDown()) {
+        this.health.failed(batch[0].key);
+        if (this.health.down && router.activeIndex === spec.provider.fallbacks.length) {
           ledger.unmarkAttempted(batch.map((record) => record.key));
           for (const record of batch) record.attempts -= 1;
           result.abandoned = batch;
-          const message = `${route.client.endpoint.baseUrl} failed ${this.consecutiveEndpointFailures} requests in a row (last: ${outcome.message}). The job is paused; resume it when the endpoint is back.`;
+          const message = `${route.client.endpoint.baseUrl} failed ${this.health.failuresInARow} requests in a row (last: ${outcome.message}). The job is paused; resume it when the endpoint is back.`;
           result.errors.push({ errorClass: outcome.errorClass, key: null, message, outcome: 'fatal' });
           result.stop = { kind: 'fatal', errorClass: 'endpoint_down', message };
           return result;
         }
+        if (this.health.outage) return this.waitOutOutage(result, batch, shares, outcome.errorClass, outcome.message, outcome.retryAfterMs ?? 0);
         return this.retryOrFail(result, batch, shares, outcome.errorClass, outcome.message, outcome.retryAfterMs ?? 0);
       case 'split':
         return this.split(result, batch, shares, outcome.errorClass, outcome.message, route);
     }
   }
 
-  /** A run of endpoint failures with no success between them, and nowhere else to go. */
-  private endpointLooksDown(): boolean {
-    const threshold = Math.max(10, this.context.spec.limits.concurrency);
-    return this.consecutiveEndpointFailures >= threshold && this.context.router.activeIndex === this.context.spec.provider.fallbacks.length;
+  /** The endpoint is down, not these records: their attempts are not used up, and the batch waits whole. */
+  private waitOutOutage(result: Disposition, batch: PendingRecord[], shares: ShareOf[], errorClass: string, message: string, hintMs: number): Disposition {
+    this.context.ledger.unmarkAttempted(batch.map((record) => record.key));
+    batch.forEach((pending, index) => {
+      pending.attempts -= 1;
+      this.keepCost(result, pending, shares[index]);
+    });
+    result.retry.push({ batch, delayMs: backoffMs(this.context.spec.retry, this.health.rounds, hintMs) });
+    result.totals.retries = 1;
+    result.errors.push({ errorClass, key: null, message, outcome: 'retried' });
+    return result;
   }
 
   private retryOrFail(result: Disposition, batch: PendingRecord[], shares: ShareOf[], errorClass: string, message: string, hintMs: number): Disposition {
@@ -249,11 +263,25 @@ export class BatchExecutor {
     });
     if (again.length > 0) {
       const attempt = Math.max(...again.map((record) => record.attempts));
-      result.retry.push({ batch: again, delayMs: backoffMs(this.context.spec.retry, attempt, hintMs) });
-      result.totals.retries = (result.totals.retries ?? 0) + 1;
+      for (const piece of this.retryPieces(again, attempt)) {
+        result.retry.push({ batch: piece, delayMs: backoffMs(this.context.spec.retry, attempt, hintMs) });
+        result.totals.retries = (result.totals.retries ?? 0) + 1;
+      }
       result.errors.push({ errorClass, key: again.length === 1 ? (again[0]).key : null, message, outcome: 'retried' });
     }
     return result;
+  }
+
+  /**
+   * One record the provider cannot handle fails its whole request every time. Retried in
+   * halves, it ends up alone within log2(n) attempts and its batch-mates get through; when
+   * fewer attempts are left than halving needs, every record is retried on its own.
+   */
+  private retryPieces(records: PendingRecord[], attempt: number): PendingRecord[][] {
+    if (records.length === 1) return [records];
+    if (this.context.spec.retry.maxAttempts - attempt < Math.ceil(Math.log2(records.length))) return records.map((record) => [record]);
+    const middle = Math.ceil(records.length / 2);
+    return [records.slice(0, middle), records.slice(middle)];
   }
 
   private split(result: Disposition, batch: PendingRecord[], shares: ShareOf[], errorClass: string, message: string, route: Route): Disposition {

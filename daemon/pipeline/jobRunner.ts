@@ -3,6 +3,7 @@
 // sink, and stops cleanly (pause, budget, a job-fatal error, cancel) with nothing lost.
 import { setMaxListeners } from 'node:events';
 import { Ledger } from '../ledger/ledger';
+import { acquireRunLock, JobLockedError, type RunLock } from '../ledger/runLock';
 import { Admission } from '../limits/admission';
 import { Budget } from '../limits/budget';
 import { systemClock, type Clock } from '../limits/clock';
@@ -18,7 +19,7 @@ import type { JobSpec } from '../spec/jobSpec';
 import { tokenizerFor } from '../tokens/tokenizer';
 import { BatchExecutor, type StopRequest } from './batchExecutor';
 import { InFlight } from './inFlight';
-import { configHash, resolveEndpoints } from './jobSetup';
+import { configHash, JobSetupError, resolveEndpoints } from './jobSetup';
 import { answerTokensPerRecord, compileOutputSchema } from './outputSchema';
 import { ProgressTracker } from './progressTracker';
 import { RecordPreparer } from './recordPreparer';
@@ -47,6 +48,8 @@ export interface RunnerOptions {
   progressIntervalMs?: number;
   /** How long a pause waits for requests in flight before aborting them. */
   drainTimeoutMs?: number;
+  /** How long an endpoint that answered before may fail every request before the job pauses; 60 s but in tests. */
+  endpointDownAfterMs?: number;
   listener?: RunnerListener;
 }
 
@@ -88,6 +91,22 @@ export class JobRunner {
   }
 
   async run(): Promise<JobSummary> {
+    let lock: RunLock;
+    try {
+      lock = acquireRunLock(this.options.stateDir, this.spec.name);
+    } catch (error) {
+      // Another run of this job holds its ledger: the user must wait for it or pause it.
+      if (error instanceof JobLockedError) throw new JobSetupError(error.message);
+      throw error;
+    }
+    try {
+      return await this.runLocked();
+    } finally {
+      lock.release();
+    }
+  }
+
+  private async runLocked(): Promise<JobSummary> {
     const { spec, options } = this;
     const validator = compileOutputSchema(spec.output);
     const template = compileTemplate(spec.prompt.template);
@@ -118,6 +137,7 @@ export class JobRunner {
         largestRequestTokens: spec.batching.maxPromptTokens + executorLimits,
         windowMs: options.rateWindowMs ?? 60_000,
         clock: this.clock,
+        ...(previous ? { quietMs: Date.now() - Date.parse(previous.updatedAt) } : {}),
       });
       const job = ledger.job();
       const budget = new Budget(spec.limits.budgetUsd, job?.costUsd ?? 0);
@@ -134,6 +154,7 @@ export class JobRunner {
         stopSignal: this.stopController.signal,
         abortSignal: this.abortController.signal,
         inFlight: this.inFlight,
+        endpointDownAfterMs: options.endpointDownAfterMs ?? 60_000,
         requestStop: (stop) => this.requestStop(stop),
       });
       const preparer = new RecordPreparer({

@@ -75,7 +75,7 @@ export class RunLoop {
       await done;
       this.flushFinals();
       this.saveWatermark();
-      await this.parts.feeder?.drain();
+      await this.drainSink();
     } finally {
       clearInterval(ticker);
     }
@@ -209,6 +209,19 @@ export class RunLoop {
     this.savedWatermark = cursor;
   }
 
+  /** A sink that cannot be written (a full disk) pauses the job; the ledger keeps every result. */
+  private async drainSink(): Promise<void> {
+    try {
+      await this.parts.feeder?.drain();
+    } catch (error) {
+      this.runner.requestStop({
+        kind: 'fatal',
+        errorClass: 'sink',
+        message: `Could not write the results to the sink: ${error instanceof Error ? error.message : String(error)}. Fix it (free disk space, permissions) and resume; nothing is lost — the ledger has every result.`,
+      });
+    }
+  }
+
   private tick(): void {
     this.ticks += 1;
     if (this.runner.stopping) this.abandonWaiting();
@@ -218,15 +231,7 @@ export class RunLoop {
     }
     this.flushFinals();
     this.saveWatermark();
-    if (this.ticks % sinkEveryTicks === 0 && this.parts.feeder) {
-      this.parts.feeder.drain().catch((error: unknown) => {
-        this.runner.requestStop({
-          kind: 'fatal',
-          errorClass: 'sink',
-          message: `Could not write the results to the sink: ${error instanceof Error ? error.message : String(error)}. Fix it (free disk space, permissions) and resume; nothing is lost — the ledger has every result.`,
-        });
-      });
-    }
+    if (this.ticks % sinkEveryTicks === 0) void this.drainSink();
     this.runner.emitProgress(this.parts.progress.snapshot(this.parts.ledger.job(), this.runner.stopping?.errorClass ?? (this.runner.stopping ? 'user' : null)));
     this.settleIfDone();
     this.wake();

@@ -14,6 +14,8 @@ const transientMessages = [
   'Client was closed and is not queryable',
   'timeout expired',
   'timeout exceeded when trying to connect',
+  // Our client-side query_timeout: the connection went silent (half-open); a new one will do.
+  'Query read timeout',
 ];
 
 export const queryCanceledSqlState = '57014';

@@ -82,7 +82,7 @@ export class ProviderClient {
     const onJobAbort = () => call.abort(signal.reason);
     signal.addEventListener('abort', onJobAbort, { once: true });
     try {
-      return await this.send(body, signal, call.signal, () => timedOut);
+      return this.withoutKey(await this.send(body, signal, call.signal, () => timedOut));
     } finally {
       clearTimeout(deadline);
       signal.removeEventListener('abort', onJobAbort);
@@ -143,6 +143,16 @@ export class ProviderClient {
       return { ok: false, errorClass: 'content_filter', category: 'split', message: choice.message.refusal ?? 'the provider filtered the answer (finish_reason "content_filter")', usage, rateLimits };
     }
     return { ok: true, content: choice.message.content ?? '', finishReason, usage, rateLimits };
+  }
+
+  /**
+   * Some providers and proxies echo the Authorization header in their error messages; a
+   * message goes into the ledger, the logs and the user's terminal, so the key is cut out.
+   */
+  private withoutKey(outcome: CallOutcome): CallOutcome {
+    const key = this.endpoint.apiKey;
+    if (outcome.ok || !key || !outcome.message.includes(key)) return outcome;
+    return { ...outcome, message: outcome.message.replaceAll(key, '[redacted]') };
   }
 
   private async readCapped(body: AsyncIterable<Buffer> & { destroy(error?: Error): unknown }): Promise<string> {

@@ -30,7 +30,12 @@ export class FileAppender {
   async append(text: string): Promise<string> {
     if (!this.handle) throw new SinkError(`${this.path} is not open`);
     const bytes = Buffer.from(text, 'utf8');
-    await this.handle.write(bytes, 0, bytes.length, this.size);
+    // A nearly full disk takes part of a write without an error (the next part gets ENOSPC);
+    // the size only moves once all of it is there, so a retry or a resume cuts the part off.
+    for (let written = 0; written < bytes.length; ) {
+      const { bytesWritten } = await this.handle.write(bytes, written, bytes.length - written, this.size + written);
+      written += bytesWritten;
+    }
     await this.handle.datasync();
     this.size += bytes.length;
     return String(this.size);

@@ -21,6 +21,8 @@ import { prepareResultsTable } from '../postgres/resultsTable';
 import type { SinkSpec } from '../spec/jobSpec';
 import { type ResultRow, type ResultSink, SinkError } from './sink';
 
+const writeTimeoutMs = 30_000;
+
 export type PostgresSinkSpec = Extract<SinkSpec, { type: 'postgres' }>;
 
 export interface PostgresSinkOptions {
@@ -51,7 +53,9 @@ export async function openPostgresSink(spec: PostgresSinkSpec, options: Postgres
     if (typeof parsed === 'string') throw fail(`sink.table: ${parsed}`);
     table = parsed;
   }
-  const pool = createPool({ ...target.config, max: 1 });
+  // A write to a connection whose far end vanished without a word (half-open) would wait for
+  // ever; after this long the connection is dropped and the write goes again on a new one.
+  const pool = createPool({ ...target.config, max: 1, query_timeout: writeTimeoutMs });
   return new PostgresSink(pool, table, resultColumns(options.outputSchema), target.description);
 }
 

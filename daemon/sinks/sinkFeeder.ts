@@ -38,7 +38,10 @@ export class SinkFeeder {
   }
 
   async close(): Promise<void> {
-    await this.drain();
-    await this.sink.close();
+    try {
+      await this.drain();
+    } finally {
+      await this.sink.close();
+    }
   }
 }

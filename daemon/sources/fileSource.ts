@@ -8,6 +8,7 @@ import { countCsvEntries, readCsv } from './csvReader';
 import type { FileEntry, FileObjectEntry, FileReadOptions } from './fileEntry';
 import { countJsonArrayEntries, readJsonArray } from './jsonArrayReader';
 import { countJsonlEntries, describeJsonType, readJsonl } from './jsonlReader';
+import { SeenKeys } from './seenKeys';
 import { type ReadOptions, type RecordCount, type RecordSource, type SourceItem, SourceError } from './source';
 
 type FileFormat = NonNullable<FileSourceSpec['format']>;
@@ -40,7 +41,7 @@ async function requireFile(path: string): Promise<void> {
   }
 }
 
-function keyedItem(entry: FileObjectEntry, keyField: string): SourceItem {
+function keyedItem(entry: FileObjectEntry, keyField: string, seen: SeenKeys): SourceItem {
   const failed = (why: string): SourceItem => ({
     kind: 'malformed',
     ordinal: entry.ordinal,
@@ -59,6 +60,10 @@ function keyedItem(entry: FileObjectEntry, keyField: string): SourceItem {
     return failed(`key field ${JSON.stringify(keyField)} must be a string or a number, not ${describeJsonType(value)}`);
   }
   if (value === '') return failed(`key field ${JSON.stringify(keyField)} is empty`);
+  const first = seen.add(String(value), entry.where);
+  if (first !== undefined) {
+    return failed(`key field ${JSON.stringify(keyField)} (source.key) value ${JSON.stringify(String(value))} was already used on ${first}; keys must be unique`);
+  }
   return {
     kind: 'record',
     ordinal: entry.ordinal,
@@ -69,13 +74,13 @@ function keyedItem(entry: FileObjectEntry, keyField: string): SourceItem {
   };
 }
 
-function itemOf(entry: FileEntry, keyField: string | undefined): SourceItem {
+function itemOf(entry: FileEntry, keyField: string | undefined, seen: SeenKeys | null): SourceItem {
   const line = entry.line === undefined ? {} : { line: entry.line };
   if (entry.kind === 'problem') {
     const cursor = { ordinal: entry.ordinal, key: null };
     return { kind: 'malformed', ordinal: entry.ordinal, key: entry.failedKey, cursor, reason: entry.reason, ...line };
   }
-  if (keyField !== undefined) return keyedItem(entry, keyField);
+  if (keyField !== undefined && seen !== null) return keyedItem(entry, keyField, seen);
   const cursor = { ordinal: entry.ordinal, key: entry.position };
   return { kind: 'record', ordinal: entry.ordinal, key: String(entry.position), cursor, fields: entry.fields, ...line };
 }
@@ -103,18 +108,24 @@ class FileSource implements RecordSource {
     const controller = new AbortController();
     this.activeReads.add(controller);
     const signal = options.signal === undefined ? controller.signal : AbortSignal.any([options.signal, controller.signal]);
-    const readOptions: FileReadOptions = { skip: options.after?.ordinal ?? 0, signal };
+    const skip = options.after?.ordinal ?? 0;
+    // Keyed by a field, every entry's key is noted, those before a resume point too, so that
+    // no later entry can take the key of one finished in an earlier run.
+    const seen = this.spec.key === undefined ? null : new SeenKeys();
+    const readOptions: FileReadOptions = { skip: seen === null ? skip : 0, signal };
     try {
       for await (const entry of this.entries(readOptions)) {
         // A chunk holds many lines; stop between them, not only between chunks.
         signal.throwIfAborted();
-        yield itemOf(entry, this.spec.key);
+        const item = itemOf(entry, this.spec.key, seen);
+        if (entry.ordinal > skip) yield item;
       }
     } catch (error) {
       // The file stream reports a generic AbortError; the caller's own reason says more.
       signal.throwIfAborted();
       throw error;
     } finally {
+      seen?.close();
       this.activeReads.delete(controller);
     }
   }

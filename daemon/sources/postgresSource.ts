@@ -14,6 +14,8 @@ import type { PostgresSourceSpec } from '../spec/jobSpec';
 import { type KeysetQueries, keysetRead, keyValueOf, type Row } from './keysetReader';
 import { type ReadOptions, type RecordCount, type RecordSource, SourceError, type SourceItem, type SourceRecord } from './source';
 
+/** How much longer than the server's statement_timeout the client waits for an answer. */
+const clientTimeoutSlackMs = 5000;
 /** Above this many rows (by the planner's statistics) count() trusts the estimate instead of scanning. */
 const estimateAboveRows = 1_000_000;
 /** Below this, BERNOULLI (row-level, a full scan) is cheap and more uniform than SYSTEM (block-level). */
@@ -31,8 +33,11 @@ export async function openPostgresSource(spec: PostgresSourceSpec): Promise<Reco
     fail,
   });
   const options = [target.config.options, sourceSessionOptions].filter((option) => option !== undefined).join(' ');
-  // Two connections: a page read and a count or sample may overlap.
-  const pool = createPool({ ...target.config, max: 2, types: sourceTypeParsers(), options });
+  // Two connections: a page read and a count or sample may overlap. A healthy server ends a
+  // slow read itself (statement_timeout); the client-side timeout is for a connection whose
+  // far end is gone without a word (a half-open socket), which would otherwise wait for ever.
+  const queryTimeout = spec.statementTimeoutMs + clientTimeoutSlackMs;
+  const pool = createPool({ ...target.config, max: 2, types: sourceTypeParsers(), options, query_timeout: queryTimeout });
   try {
     await withClient(pool, async () => undefined).catch((error: unknown) => {
       throw fail(`source.url: cannot connect to ${target.description}: ${describeDatabaseError(error)}`);

@@ -108,3 +108,72 @@ describe('admission (token buckets)', () => {
     assert.equal(admission.headroom().requests?.limit, 60);
   });
 });
+
+/** Admits `costs` in order on a driven clock; returns [time, cost] of each admission. */
+async function admitAll(admission: Admission, clock: ManualClock, costs: number[], stepMs: number, totalMs: number) {
+  const admitted: [number, number][] = [];
+  for (const cost of costs) void admission.acquire(cost).then(() => admitted.push([clock.time, cost]));
+  for (let t = 0; t < totalMs; t += stepMs) {
+    clock.advance(stepMs);
+    await Promise.resolve();
+  }
+  await new Promise((resolve) => setImmediate(resolve));
+  return admitted;
+}
+
+function maxCostInAnyWindow(admitted: [number, number][], windowMs: number): number {
+  let best = 0;
+  for (const [start] of admitted) {
+    best = Math.max(best, admitted.filter(([time]) => time >= start && time < start + windowMs).reduce((sum, [, cost]) => sum + cost, 0));
+    best = Math.max(best, admitted.filter(([time]) => time > start - windowMs && time <= start).reduce((sum, [, cost]) => sum + cost, 0));
+  }
+  return best;
+}
+
+describe('admission: the edges of the token bucket', () => {
+  it('never stalls when the largest request is as large as the TPM (the refill rate stays above zero)', async () => {
+    const clock = new ManualClock();
+    const admission = new Admission({ tpm: 1000, largestRequestTokens: 1000, windowMs: 60_000, clock });
+    const admitted = await admitAll(admission, clock, [900, 900, 900], 100, 400_000);
+    assert.equal(admitted.length, 3, 'every request was admitted in the end');
+    assert.ok(maxCostInAnyWindow(admitted, 60_000) <= 1000, `max ${maxCostInAnyWindow(admitted, 60_000)} in a window`);
+  });
+
+  it('keeps the window bound on both sides of a request larger than the bucket capacity', async () => {
+    const clock = new ManualClock();
+    const admission = new Admission({ tpm: 1000, largestRequestTokens: 900, windowMs: 60_000, clock });
+    const costs = [...Array<number>(20).fill(50), 900, ...Array<number>(20).fill(50), 800, ...Array<number>(20).fill(50)];
+    const admitted = await admitAll(admission, clock, costs, 100, 900_000);
+    assert.equal(admitted.length, costs.length);
+    assert.ok(maxCostInAnyWindow(admitted, 60_000) <= 1000, `max ${maxCostInAnyWindow(admitted, 60_000)} in a window`);
+  });
+
+  it('a run that resumes within a window starts with what refilled since the last request, not a full bucket', async () => {
+    const full = new Admission({ tpm: 100_000, largestRequestTokens: 5000, windowMs: 60_000, clock: new ManualClock() });
+    const resumedAtOnce = new Admission({ tpm: 100_000, largestRequestTokens: 5000, windowMs: 60_000, clock: new ManualClock(), quietMs: 0 });
+    const resumedLater = new Admission({ tpm: 100_000, largestRequestTokens: 5000, windowMs: 60_000, clock: new ManualClock(), quietMs: 1000 });
+    const longAgo = new Admission({ tpm: 100_000, largestRequestTokens: 5000, windowMs: 60_000, clock: new ManualClock(), quietMs: 3_600_000 });
+    assert.equal(full.headroom().tokens?.available, 5000);
+    assert.equal(resumedAtOnce.headroom().tokens?.available, 0);
+    // rate = (99 000 − 5000) / 60 000 per ms
+    assert.equal(resumedLater.headroom().tokens?.available, Math.floor((94_000 / 60_000) * 1000));
+    assert.equal(longAgo.headroom().tokens?.available, 5000);
+  });
+
+  it('charges an under-estimate larger than what the bucket holds as a debt that delays the next request', async () => {
+    const clock = new ManualClock();
+    const admission = new Admission({ tpm: 60_000, largestRequestTokens: 1000, windowMs: 60_000, clock });
+    const ticket = await admission.acquire(1000);
+    admission.settle(ticket, 6000);
+    let admittedAt: number | null = null;
+    void admission.acquire(1000).then(() => (admittedAt = clock.time));
+    // The bucket (capacity 1200) kept 200; charged 5000 more it is 4800 in debt, and the next
+    // request needs 1000: 5800 at (59 400 − 1200) / 60 000 per ms.
+    const expected = Math.ceil(5800 / (58_200 / 60_000));
+    for (let t = 0; t < expected + 1000 && admittedAt === null; t += 10) {
+      clock.advance(10);
+      await Promise.resolve();
+    }
+    assert.ok(admittedAt !== null && admittedAt >= expected - 10 && admittedAt <= expected + 10, `admitted at ${admittedAt}, expected about ${expected}`);
+  });
+});
