@@ -4,6 +4,7 @@
 // not on the project's machines or CI, where test/e2e runs the same suite in code-server.
 // Not part of `npm test`. Without the report variable the suite prints mocha's spec output.
 import { runTests } from '@vscode/test-electron';
+import { stopDaemon } from '../support/codeServer';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { homedir, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -12,6 +13,8 @@ const repoRoot = resolve(__dirname, '..', '..');
 
 async function main(): Promise<number> {
   const workspace = await mkdtemp(join(tmpdir(), 'drover-desktop-'));
+  // The suite runs jobs: its daemon gets a state directory of its own, stopped at the end.
+  const home = await mkdtemp(join(tmpdir(), 'drover-desktop-home-'));
   try {
     return await runTests({
       version: '1.100.3',
@@ -20,9 +23,12 @@ async function main(): Promise<number> {
       extensionDevelopmentPath: repoRoot,
       extensionTestsPath: join(repoRoot, 'dist', 'test', 'extension', 'index.js'),
       launchArgs: [workspace, '--disable-extensions', '--disable-workspace-trust'],
+      extensionTestsEnv: { DROVER_HOME: home },
     });
   } finally {
+    await stopDaemon(home);
     await rm(workspace, { recursive: true, force: true });
+    await rm(home, { recursive: true, force: true });
   }
 }
 

@@ -3,7 +3,7 @@
 // scripts/install-code-server.sh. Each server gets its own temporary profile, a port of its
 // own and an environment tag that every process it starts inherits, so stop() can end it
 // together with its extension hosts and whatever they started, detached or not.
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -21,6 +21,8 @@ export interface CodeServerOptions {
   env?: Record<string, string>;
   /** User settings, over defaults that keep a fresh window quiet (no welcome page). */
   settings?: Record<string, unknown>;
+  /** VSIX files installed (`--install-extension`) into the server's extensions folder first. */
+  installExtensions?: string[];
   startTimeoutMs?: number;
 }
 
@@ -31,6 +33,7 @@ export interface CodeServer {
   /** The server's pid, which is also its process group's id. */
   pid: number;
   userDataDir: string;
+  extensionsDir: string;
   options: CodeServerOptions;
   /** The server's processes that still run: it, its extension hosts and all they started. */
   processes(): number[];
@@ -97,6 +100,13 @@ export async function startCodeServer(options: CodeServerOptions): Promise<CodeS
   // Without --config, code-server writes a config with a password under ~/.config.
   await writeFile(config, '');
 
+  try {
+    for (const vsix of options.installExtensions ?? []) await installExtension(entry, config, userDataDir, extensionsDir, vsix);
+  } catch (error) {
+    await rm(root, { recursive: true, force: true });
+    throw error;
+  }
+
   // Port 0: the kernel picks a free port, and the server prints which one.
   const args = [
     entry,
@@ -137,10 +147,22 @@ export async function startCodeServer(options: CodeServerOptions): Promise<CodeS
     port,
     pid: child.pid!,
     userDataDir,
+    extensionsDir,
     options,
     processes,
     stop,
   };
+}
+
+/** code-server's own installer, as a user runs it; fails with its output. */
+function installExtension(entry: string, config: string, userDataDir: string, extensionsDir: string, vsix: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const args = [entry, '--config', config, '--user-data-dir', userDataDir, '--extensions-dir', extensionsDir, '--install-extension', vsix];
+    execFile(process.execPath, args, { env: { ...process.env, ...offlineEnv }, timeout: 60_000 }, (error, stdout, stderr) => {
+      if (error) reject(new Error(`code-server --install-extension ${vsix} failed: ${error.message}\n${stdout}${stderr}`));
+      else resolve();
+    });
+  });
 }
 
 function listeningPort(child: ChildProcess, output: string[], timeoutMs: number): Promise<number> {
@@ -237,4 +259,31 @@ async function stopProcesses(list: () => number[]): Promise<void> {
   signalAll('SIGKILL', stubborn);
   const survivors = await waitUntilNone(list, 5_000);
   if (survivors.length > 0) throw new Error(`code-server processes survived SIGKILL: ${survivors.join(', ')}`);
+}
+
+/**
+ * Stops the Drover daemon serving `stateDir` (the pid in its daemon.json), if one runs:
+ * SIGTERM, then SIGKILL after 10 s. Extensions start daemons detached, to outlive windows,
+ * so a test ends the one it caused explicitly (code-server's stop() catches it too).
+ */
+export async function stopDaemon(stateDir: string): Promise<void> {
+  let pid: number;
+  try {
+    pid = (JSON.parse(readFileSync(join(stateDir, 'daemon.json'), 'utf8')) as { pid: number }).pid;
+  } catch {
+    return; // no daemon was started, or it already left
+  }
+  const alive = () => {
+    try {
+      process.kill(pid, 0);
+      return !readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z ');
+    } catch {
+      return false;
+    }
+  };
+  if (!alive()) return;
+  process.kill(pid, 'SIGTERM');
+  if ((await waitUntilNone(() => (alive() ? [pid] : []), 10_000)).length === 0) return;
+  process.kill(pid, 'SIGKILL');
+  await waitUntilNone(() => (alive() ? [pid] : []), 5_000);
 }

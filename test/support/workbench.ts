@@ -75,6 +75,21 @@ export interface Workbench {
   consoleLines: readonly string[];
   /** Runs a command by its palette title ("Category: Title"), as a user would with F1. */
   runCommand(title: string): Promise<void>;
+  /**
+   * Picks the entry labelled `label` in the quick pick on screen (a command's own), once it
+   * is there: each step of a wizard replaces the last in the same widget, so this waits for
+   * the entry before typing it as a filter.
+   */
+  quickPick(label: string): Promise<void>;
+  /**
+   * Once the quick input on screen shows `prompt` (its message, title or placeholder: so it
+   * is the step meant), types `value` into it (undefined keeps what it holds) and presses Enter.
+   */
+  quickInput(prompt: string, value?: string): Promise<void>;
+  /** Opens a view container from the activity bar by its title ("Drover"). */
+  openActivity(title: string): Promise<void>;
+  /** A row of a tree or list in the side bar whose label is `label`. */
+  sideBarRow(label: string): Locator;
   /** Opens a workspace file by its name through Quick Open (Ctrl+P) and focuses its editor. */
   openFile(name: string): Promise<void>;
   /** A notification toast that contains `text`, once it shows. */
@@ -122,6 +137,62 @@ export async function openWorkbench(url: string, { timeoutMs = 60_000 }: Workben
 
   const runCommand = (title: string) => pick('F1', `>${title}`, title);
 
+  const quickInputWidget = page.locator('.quick-input-widget');
+  // The row whose label is exactly `label` (codicons in labels render as icons, not text).
+  const quickPickRow = (label: string) =>
+    quickInputWidget.locator('.quick-input-list .monaco-list-row').filter({
+      has: page.locator('.label-name', { hasText: new RegExp(`^\\s*${escapeRegExp(label)}\\s*$`) }),
+    });
+
+  const quickPick = async (label: string) => {
+    const row = quickPickRow(label).first();
+    try {
+      // Entries may still be loading (the picker shows a progress bar meanwhile); a long
+      // list shows only what fits, so a filter brings the entry into view.
+      const shown = await row.waitFor({ timeout: timeoutMs }).then(
+        () => true,
+        () => false,
+      );
+      if (!shown || !(await row.isVisible())) await quickInputWidget.locator('input').first().fill(label);
+      await row.click({ timeout: timeoutMs });
+    } catch (error) {
+      throw withConsole(`could not pick "${label}" in the quick pick`, error, consoleLines);
+    }
+  };
+
+  const quickInput = async (prompt: string, value?: string) => {
+    const input = quickInputWidget.locator('input').first();
+    const step = quickInputWidget
+      .locator('.quick-input-message, .quick-input-title', { hasText: prompt })
+      .or(quickInputWidget.locator(`input[placeholder*=${JSON.stringify(prompt)}]`));
+    try {
+      await step.first().waitFor({ timeout: timeoutMs });
+      // A step may still be filling in its own value (a file dialog lists its folder first),
+      // which would replace what was typed: type until the value stays.
+      const deadline = Date.now() + timeoutMs;
+      while (value !== undefined) {
+        await input.fill(value);
+        await page.waitForTimeout(150);
+        if ((await input.inputValue()) === value) break;
+        if (Date.now() > deadline) throw new Error(`the input kept "${await input.inputValue()}" instead`);
+      }
+      await input.press('Enter');
+    } catch (error) {
+      throw withConsole(`could not enter ${value === undefined ? 'the value' : `"${value}"`} after "${prompt}"`, error, consoleLines);
+    }
+  };
+
+  const openActivity = async (title: string) => {
+    const item = page.locator(`.activitybar [aria-label^="${title}"]`).first();
+    await item.waitFor({ timeout: timeoutMs });
+    const container = page.locator('.part.sidebar .composite.title', { hasText: title });
+    if (!(await container.isVisible())) await item.click();
+    await container.waitFor({ timeout: timeoutMs });
+  };
+
+  const sideBarRow = (label: string) =>
+    page.locator('.part.sidebar .monaco-list-row').filter({ has: page.locator('.label-name', { hasText: new RegExp(`^${escapeRegExp(label)}$`) }) });
+
   const openFile = async (name: string) => {
     await pick('Control+P', name, name);
     await page.locator('.tabs-container .tab.active', { hasText: name }).waitFor({ timeout: timeoutMs });
@@ -132,6 +203,8 @@ export async function openWorkbench(url: string, { timeoutMs = 60_000 }: Workben
   const waitForNotification = async (text: string | RegExp, waitMs = timeoutMs) => {
     const toast = page.locator('.notifications-toasts .notification-toast', { hasText: text }).first();
     await toast.waitFor({ state: 'visible', timeout: waitMs });
+    // Shown, and done sliding in: a screenshot taken now shows it whole.
+    await page.locator('.notifications-toasts .notification-toast.notification-fade-in-done', { hasText: text }).first().waitFor({ timeout: waitMs });
     return toast;
   };
 
@@ -155,7 +228,7 @@ export async function openWorkbench(url: string, { timeoutMs = 60_000 }: Workben
       .contentFrame();
 
   const close = () => session.close();
-  return { page, consoleLines, runCommand, openFile, waitForNotification, screenshot, webviewFrame, close };
+  return { page, consoleLines, runCommand, quickPick, quickInput, openActivity, sideBarRow, openFile, waitForNotification, screenshot, webviewFrame, close };
 }
 
 export interface ExtensionTestRun {
