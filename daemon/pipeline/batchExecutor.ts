@@ -217,7 +217,7 @@ export class BatchExecutor {
           return result;
         }
         router.report(route, true);
-        this.health.failed(batch[0].key);
+        this.health.failed(batch.map((record) => record.key));
         if (this.health.down && router.activeIndex === spec.provider.fallbacks.length) {
           ledger.unmarkAttempted(batch.map((record) => record.key));
           for (const record of batch) record.attempts -= 1;

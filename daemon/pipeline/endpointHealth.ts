@@ -1,7 +1,8 @@
 // Tells an outage of the endpoint from trouble with some records. A request that fails
-// while others succeed may be the records' fault, so it uses up their attempts; when several
-// different requests fail with nothing answered between them, the endpoint is down and the
-// records are not to blame. An outage is waited out, with backoff, for a while — a blip or a
+// while others succeed may be the records' fault, so it uses up their attempts; when
+// requests with no record in common fail with nothing answered between them, the endpoint
+// is down and the records are not to blame. (A record the provider always refuses is in
+// every piece its batch is split into, so its failures never look like an outage.) An outage is waited out, with backoff, for a while — a blip or a
 // restart of the provider must not pause a multi-hour job — and then the job pauses. An
 // endpoint that has not answered once since the job started pauses it sooner: that is
 // usually a wrong URL, and the user is there to see it.
@@ -19,7 +20,8 @@ export interface EndpointHealthOptions {
 export class EndpointHealth {
   private failures = 0;
   private streakStartedAt = 0;
-  private readonly failingRequests = new Set<string>();
+  /** The records every failed request of the current streak had in common. */
+  private common: Set<string> | null = null;
   private answeredOnce = false;
 
   constructor(
@@ -31,23 +33,23 @@ export class EndpointHealth {
   answered(): void {
     this.answeredOnce = true;
     this.failures = 0;
-    this.failingRequests.clear();
+    this.common = null;
   }
 
-  /** A request identified by `requestKey` (its first record) failed at the endpoint. */
-  failed(requestKey: string): void {
+  /** A request for these records failed at the endpoint. */
+  failed(keys: readonly string[]): void {
     if (this.failures === 0) this.streakStartedAt = this.clock.now();
     this.failures += 1;
-    this.failingRequests.add(requestKey);
+    this.common = this.common === null ? new Set(keys) : new Set(keys.filter((key) => this.common?.has(key)));
   }
 
   get failuresInARow(): number {
     return this.failures;
   }
 
-  /** Different requests failed and nothing was answered between them. */
+  /** Requests with no record in common failed, and nothing was answered between them. */
   get outage(): boolean {
-    return this.failingRequests.size >= 2;
+    return this.failures >= 2 && this.common !== null && this.common.size === 0;
   }
 
   /** Rounds of failures (every request in flight failing once is one): the backoff exponent. */
