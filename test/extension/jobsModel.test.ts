@@ -73,7 +73,9 @@ describe('JobsModel', () => {
     // Another client: the CLI or a second window, on its own connection.
     const other = await connection.client();
     await other.call('job.start', { spec: spec('from-elsewhere') });
-    const entry = await waitFor(() => model.get('from-elsewhere')?.info.status === 'done', 30_000, 'the job to finish').then(() => model.get('from-elsewhere'));
+    // `active` turns false a moment after the status says done (the worker is still closing).
+    const finished = () => model.get('from-elsewhere')?.info.status === 'done' && model.get('from-elsewhere')?.info.active === false;
+    const entry = await waitFor(finished, 30_000, 'the job to finish').then(() => model.get('from-elsewhere'));
     assert.ok(entry);
     assert.equal(entry.info.records.done, records);
     assert.equal(entry.info.active, false);

@@ -38,7 +38,7 @@ function assertAllDoneOnce(fixture: Fixture, summary: Awaited<ReturnType<JobRunn
  */
 async function throughFault(mode: FaultMode, clearWhen: (proxy: FaultProxy, since: number) => boolean, provider: Partial<NonNullable<JobSpecInput['provider']>> = {}) {
   // Slow enough answers that most of the job is still ahead when the fault begins.
-  const fixture = await createFixture(rows, { latencyMs: 60 });
+  const fixture = await createFixture(rows, { latencyMs: 150 });
   const proxy = await startFaultProxy({ host: '127.0.0.1', port: fixture.mock.port });
   try {
     const run = new JobRunner(jobSpec(fixture, `http://127.0.0.1:${proxy.port}/v1`, provider), { stateDir: fixture.stateDir }).run();
@@ -123,7 +123,8 @@ describe('transport faults through the fault proxy', () => {
   });
 
   it('connections reset as soon as a request goes out: retried, then done', async () => {
-    const parts = await throughFault({ kind: 'reset' }, (proxy) => proxy.stats().connections >= 12);
+    // Resets back the engine off; on a busy machine a dozen may take a while, a few are enough.
+    const parts = await throughFault({ kind: 'reset' }, (proxy, since) => proxy.stats().connections >= 12 || (Date.now() - since > 5000 && proxy.stats().connections >= 3));
     try {
       assertAllDoneOnce(parts.fixture, parts.summary);
       assert.ok(errorClasses(parts.errors).includes('connection_reset'), JSON.stringify(parts.errors));
