@@ -38,11 +38,11 @@ Commands:
 ${lines.join('\n')}
 
 Exit codes:
-  0   done: every record finished
+  0   done: every record finished (or stopped cleanly by SIGTERM: run it again to resume)
   1   done, but some records failed (see \`drover export\`)
   2   bad usage or an invalid spec: nothing was started
-  3   stopped for a reason you must fix (API key, quota, unknown model, budget)
-  4   paused (Ctrl-C or a signal); run the same command again to resume
+  3   stopped for a reason you must fix (API key, quota, unknown model, budget, endpoint down)
+  4   paused by Ctrl-C; run the same command again to resume
   70  internal error
 `;
 }

@@ -70,8 +70,10 @@ export async function runInTerminal(spec: JobSpec, options: TerminalRunOptions):
   });
 
   let interrupts = 0;
+  let terminated = false;
   const onSignal = (signal: NodeJS.Signals) => {
     interrupts += 1;
+    if (signal === 'SIGTERM') terminated = true;
     if (interrupts === 1) {
       live.print(`${signal}: pausing — finishing requests in flight (Ctrl-C again to stop them now)`);
       runner.pause(`paused by ${signal}`);
@@ -87,6 +89,9 @@ export async function runInTerminal(spec: JobSpec, options: TerminalRunOptions):
     if (json) emit(summary);
     else process.stderr.write(`${summaryText(summary, currency)}\n`);
     options.onSummary?.(summary);
+    // A service manager's SIGTERM asks for a clean stop, and got one: the job is paused and
+    // checkpointed, and the next run resumes it. Ctrl-C (SIGINT) keeps the "paused" code.
+    if (terminated && summary.status === 'paused' && pauseClass === 'user') return ExitCode.ok;
     return exitCodeFor(summary, pauseClass);
   } catch (error) {
     live.clear();

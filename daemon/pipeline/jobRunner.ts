@@ -118,6 +118,7 @@ export class JobRunner {
     const ledger = Ledger.open(options.stateDir, spec.name);
     let source: RecordSource | undefined;
     let feeder: SinkFeeder | undefined;
+    let counting = true;
     const clients = endpoints.map((endpoint) => new ProviderClient(endpoint, { connections: spec.limits.concurrency, ...spec.provider }));
     try {
       const previous = ledger.job();
@@ -175,19 +176,25 @@ export class JobRunner {
         overheadTokens: builder.overheadTokens,
         inFlight: this.inFlight,
       });
+      // Counting runs beside the job; if the job ends first, it knows the total itself.
       void source.count(this.stopController.signal).then(
         (count) => {
+          if (!counting) return;
           ledger.setTotal(count.total, count.exact);
           progress.setTotal(count.total, count.exact);
         },
-        (error: unknown) => this.log('warn', `could not count the source's records: ${String(error)}`),
+        (error: unknown) => {
+          if (counting) this.log('warn', `could not count the source's records: ${String(error)}`);
+        },
       );
       await loop.run(after);
+      counting = false;
       return this.finish(ledger, progress);
     } catch (error) {
       if (ledger.job()?.status === 'running') ledger.setStatus('paused', `internal error: ${error instanceof Error ? error.message : String(error)}`);
       throw error;
     } finally {
+      counting = false;
       this.stopController.abort();
       await feeder?.close().catch((error: unknown) => this.log('error', `sink: ${String(error)}`));
       await source?.close().catch(() => undefined);
@@ -200,7 +207,10 @@ export class JobRunner {
     const stop = this.stopRequest;
     ledger.addElapsed(progress.finishRun());
     if (!stop) {
-      const failed = progress.counts.failed;
+      const { done, failed } = progress.counts;
+      // Every record was read: the total is now known exactly, whatever the estimate said.
+      ledger.setTotal(done + failed, true);
+      progress.setTotal(done + failed, true);
       ledger.setStatus('done', failed > 0 ? `${failed} records failed` : null);
     } else if (stop.kind === 'cancel') {
       ledger.setStatus('cancelled', stop.message);

@@ -141,8 +141,19 @@ export class DaemonConnection {
 
   private start(): Promise<DaemonClient> {
     this.transition('starting', null);
+    return this.attachOnce((error) => {
+      const failure = new DaemonUnavailableError(messageOf(error), false);
+      this.fail(failure);
+      throw failure;
+    });
+  }
+
+  /**
+   * One attach attempt, remembered as `pending` so concurrent callers share it. A restart
+   * meanwhile supersedes it: its callers get the newer attempt's result instead.
+   */
+  private attachOnce(onFailure: (error: unknown) => never): Promise<DaemonClient> {
     const generation = this.generation;
-    // A restart meanwhile supersedes this attempt: its callers get the newer one's result.
     const attempt = this.attach().then(
       (client) => {
         if (generation !== this.generation) return this.client();
@@ -152,9 +163,7 @@ export class DaemonConnection {
       (error: unknown) => {
         if (generation !== this.generation) return this.client();
         this.pending = null;
-        const failure = new DaemonUnavailableError(messageOf(error), false);
-        this.fail(failure);
-        throw failure;
+        return onFailure(error);
       },
     );
     this.pending = attempt;
@@ -216,23 +225,11 @@ export class DaemonConnection {
   private reconnectNow(): Promise<DaemonClient> {
     this.clearRetry();
     if (this.pending) return this.pending;
-    const generation = this.generation;
-    const attempt = this.attach().then(
-      (client) => {
-        if (generation !== this.generation) return this.client();
-        this.pending = null;
-        return client;
-      },
-      (error: unknown) => {
-        if (generation !== this.generation) return this.client();
-        this.pending = null;
-        this.options.log.warn(`could not reconnect to the Drover daemon: ${messageOf(error)}`);
-        this.scheduleReconnect();
-        throw this.lastFailure && this.current === 'failed' ? this.lastFailure : new DaemonUnavailableError(`The Drover daemon is not reachable yet: ${messageOf(error)}`, false);
-      },
-    );
-    this.pending = attempt;
-    return attempt;
+    return this.attachOnce((error) => {
+      this.options.log.warn(`could not reconnect to the Drover daemon: ${messageOf(error)}`);
+      this.scheduleReconnect();
+      throw this.lastFailure && this.current === 'failed' ? this.lastFailure : new DaemonUnavailableError(`The Drover daemon is not reachable yet: ${messageOf(error)}`, false);
+    });
   }
 
   private fail(failure: DaemonUnavailableError): void {

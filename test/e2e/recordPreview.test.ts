@@ -3,13 +3,13 @@
 // with the editor's line numbers; "Run on these records" answers just those; a JSONL file
 // previewed from the Explorer names its broken line. Needs the build and code-server.
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startMockLlm, type MockLlmServer } from '../../daemon/mockLlm/server';
-import { type CodeServer, startCodeServer, stopDaemon } from '../support/codeServer';
-import { openWorkbench, type Workbench } from '../support/workbench';
+import { type CodeServer, startCodeServer } from '../support/codeServer';
+import { openWorkbench, type Workbench, tearDownWorkbench } from '../support/workbench';
 
 const repoRoot = resolve(__dirname, '..', '..');
 
@@ -62,13 +62,7 @@ describe('Drover record preview in code-server', () => {
     workbench = await openWorkbench(server.url);
   });
 
-  after(async () => {
-    await workbench?.close();
-    await stopDaemon(home);
-    await server?.stop();
-    await mock?.close();
-    await rm(scratch, { recursive: true, force: true });
-  });
+  after(() => tearDownWorkbench({ workbench, home, server, mock, scratch }));
 
   it('previews a selection of objects in a JSON file and runs the task on just those', async () => {
     await workbench.openFile('reviews.json');

@@ -6,14 +6,14 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ensureDemoDatabase } from '../../daemon/demo/demoDatabase';
 import { startMockLlm, type MockLlmServer } from '../../daemon/mockLlm/server';
-import { type CodeServer, startCodeServer, stopDaemon } from '../support/codeServer';
-import { openWorkbench, type Workbench } from '../support/workbench';
+import { type CodeServer, startCodeServer } from '../support/codeServer';
+import { openWorkbench, type Workbench, tearDownWorkbench } from '../support/workbench';
 
 const repoRoot = resolve(__dirname, '..', '..');
 const feedbackRows = 300;
@@ -53,13 +53,7 @@ describe('Drover in code-server: from an API key to exported results', () => {
     workbench = await openWorkbench(server.url);
   });
 
-  after(async () => {
-    await workbench?.close();
-    await stopDaemon(home);
-    await server?.stop();
-    await mock?.close();
-    await rm(scratch, { recursive: true, force: true });
-  });
+  after(() => tearDownWorkbench({ workbench, home, server, mock, scratch }));
 
   it('shows the Jobs view\'s welcome with its two first steps before there is any job', async () => {
     await workbench.openActivity('Drover');

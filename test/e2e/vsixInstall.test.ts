@@ -6,15 +6,15 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { ensureDemoDatabase } from '../../daemon/demo/demoDatabase';
 import { startMockLlm, type MockLlmServer } from '../../daemon/mockLlm/server';
-import { type CodeServer, startCodeServer, stopDaemon } from '../support/codeServer';
-import { openWorkbench, type Workbench } from '../support/workbench';
+import { type CodeServer, startCodeServer } from '../support/codeServer';
+import { openWorkbench, type Workbench, tearDownWorkbench } from '../support/workbench';
 
 const repoRoot = resolve(__dirname, '..', '..');
 const run = promisify(execFile);
@@ -57,13 +57,7 @@ describe('the packaged VSIX in code-server', () => {
     workbench = await openWorkbench(server.url);
   });
 
-  after(async () => {
-    await workbench?.close();
-    await stopDaemon(home);
-    await server?.stop();
-    await mock?.close();
-    await rm(scratch, { recursive: true, force: true });
-  });
+  after(() => tearDownWorkbench({ workbench, home, server, mock, scratch }));
 
   it('runs a job file with the daemon from the installed extension', async () => {
     await workbench.openFile('installed.drover.json');

@@ -1,46 +1,12 @@
 import assert from 'node:assert/strict';
-import Database from 'better-sqlite3';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { jobSummarySchema } from '../../daemon/protocol/jobProgress';
 import { runCli, startCli, waitFor } from '../support/cli';
 import { createFixture, type Fixture } from '../support/engineFixture';
 
-function doneKeys(fixture: Fixture): Set<string> {
-  const path = join(fixture.stateDir, 'jobs', 'feedback', 'ledger.sqlite');
-  let db: Database.Database;
-  try {
-    db = new Database(path, { readonly: true, fileMustExist: true });
-  } catch {
-    return new Set(); // the run has not created its ledger yet
-  }
-  try {
-    return new Set((db.prepare("SELECT key FROM records WHERE status = 'done'").all() as { key: string }[]).map((row) => row.key));
-  } catch {
-    return new Set(); // nor its tables
-  } finally {
-    db.close();
-  }
-}
 
-async function writeSpec(fixture: Fixture, extra: Record<string, unknown> = {}): Promise<string> {
-  const path = join(fixture.dir, 'feedback.drover.json');
-  const spec = {
-    name: 'feedback',
-    source: { type: 'sqlite', path: 'feedback.db', table: 'feedback', key: 'id' },
-    prompt: { template: '{{text}}' },
-    model: 'gpt-4.1-mini',
-    provider: { baseUrl: fixture.mock.url },
-    cache: false,
-    limits: { concurrency: 4 },
-    retry: { maxAttempts: 6, baseDelayMs: 10, maxDelayMs: 100 },
-    sink: { type: 'jsonl', path: 'out/results.jsonl' },
-    ...extra,
-  };
-  await writeFile(path, JSON.stringify(spec, null, 2));
-  return path;
-}
 
 async function sinkKeys(fixture: Fixture): Promise<string[]> {
   const text = await readFile(join(fixture.dir, 'out', 'results.jsonl'), 'utf8');
@@ -52,14 +18,14 @@ describe('drover run (the CLI, as a process)', () => {
   it('after SIGKILL, a re-run sends nothing that was finished and ends with every record done once', async () => {
     const fixture = await createFixture(3000, { latencyMs: 60 });
     try {
-      const spec = await writeSpec(fixture);
+      const spec = await fixture.writeSpecFile();
       const args = ['run', spec, '--json', '--state-dir', fixture.stateDir];
       const first = startCli(args);
-      await waitFor(() => doneKeys(fixture).size >= 600, 60_000, '600 records done');
+      await waitFor(() => fixture.doneKeys().size >= 600, 60_000, '600 records done');
       first.child.kill('SIGKILL');
       assert.equal((await first.exited).signal, 'SIGKILL');
 
-      const finishedBefore = doneKeys(fixture);
+      const finishedBefore = fixture.doneKeys();
       const countsBefore = fixture.mock.recordCounts();
       assert.ok(finishedBefore.size < 3000, 'killed mid-run');
       const second = await runCli(args);
@@ -81,10 +47,10 @@ describe('drover run (the CLI, as a process)', () => {
   it('Ctrl-C pauses cleanly (exit 4) and the next run resumes to the end (exit 0)', async () => {
     const fixture = await createFixture(2000, { latencyMs: 60 });
     try {
-      const spec = await writeSpec(fixture);
+      const spec = await fixture.writeSpecFile();
       const args = ['run', spec, '--json', '--state-dir', fixture.stateDir];
       const first = startCli(args);
-      await waitFor(() => doneKeys(fixture).size >= 200, 60_000, '200 records done');
+      await waitFor(() => fixture.doneKeys().size >= 200, 60_000, '200 records done');
       first.child.kill('SIGINT');
       const { code } = await first.exited;
       assert.equal(code, 4, first.stderr());
@@ -106,11 +72,11 @@ describe('drover run (the CLI, as a process)', () => {
   it('refuses a bad spec with exit code 2 and names the JSON path', async () => {
     const fixture = await createFixture(1);
     try {
-      const spec = await writeSpec(fixture, { limits: { concurrency: -1 } });
+      const spec = await fixture.writeSpecFile({ limits: { concurrency: -1 } });
       const result = await runCli(['run', spec, '--state-dir', fixture.stateDir]);
       assert.equal(result.code, 2);
       assert.match(result.stderr, /limits\.concurrency/);
-      const badSql = await writeSpec(fixture, { source: { type: 'sqlite', path: 'feedback.db', query: 'DELETE FROM feedback' } });
+      const badSql = await fixture.writeSpecFile({ source: { type: 'sqlite', path: 'feedback.db', query: 'DELETE FROM feedback' } });
       const refused = await runCli(['run', badSql, '--state-dir', fixture.stateDir]);
       assert.equal(refused.code, 2);
       assert.match(refused.stderr, /SELECT/);

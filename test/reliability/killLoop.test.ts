@@ -4,7 +4,7 @@
 // attempts never passed maxAttempts, and the ledger passes SQLite's integrity check.
 // `npm test` kills a few times per sink; `npm run test:chaos` sets DROVER_CHAOS_KILLS=25.
 import assert from 'node:assert/strict';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
@@ -41,23 +41,6 @@ function readLedger(fixture: Fixture): LedgerView {
   return view;
 }
 
-async function writeSpec(fixture: Fixture, sink: Record<string, unknown>): Promise<string> {
-  const path = join(fixture.dir, 'feedback.drover.json');
-  await writeFile(
-    path,
-    JSON.stringify({
-      name: 'feedback',
-      source: { type: 'sqlite', path: 'feedback.db', table: 'feedback', key: 'id' },
-      prompt: { template: '{{text}}' },
-      provider: { baseUrl: fixture.mock.url },
-      cache: false,
-      limits: { concurrency: 4 },
-      retry: { maxAttempts, baseDelayMs: 10, maxDelayMs: 100 },
-      sink,
-    }),
-  );
-  return path;
-}
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -108,7 +91,7 @@ describe(`SIGKILL of drover run at ${kills} random moments, each followed by a r
   it('JSONL sink: every record done exactly once in the ledger and the file; nothing finished is sent again', async () => {
     const fixture = await createFixture(rows, { latencyMs: 15, jitter: 0.5, fail500: 0.03, failDrop: 0.01, failReset: 0.01 });
     try {
-      const spec = await writeSpec(fixture, { type: 'jsonl', path: 'out/results.jsonl' });
+      const spec = await fixture.writeSpecFile({ sink: { type: 'jsonl', path: 'out/results.jsonl' }, retry: { maxAttempts, baseDelayMs: 10, maxDelayMs: 100 } });
       const { killed, sentAfterFinish } = await killAndResume(fixture, spec);
       assert.equal(killed, kills, 'every kill landed on a running job');
       assert.deepEqual(sentAfterFinish, [], 'records finished before a kill were sent again');
@@ -127,7 +110,7 @@ describe(`SIGKILL of drover run at ${kills} random moments, each followed by a r
   it('SQLite table sink (in the source database): every record done exactly once in the ledger and the table', async () => {
     const fixture = await createFixture(rows, { latencyMs: 15, jitter: 0.5, fail500: 0.03, failDrop: 0.01, failReset: 0.01 });
     try {
-      const spec = await writeSpec(fixture, { type: 'sqlite', table: 'sentiment' });
+      const spec = await fixture.writeSpecFile({ sink: { type: 'sqlite', table: 'sentiment' }, retry: { maxAttempts, baseDelayMs: 10, maxDelayMs: 100 } });
       const { killed, sentAfterFinish } = await killAndResume(fixture, spec);
       assert.equal(killed, kills, 'every kill landed on a running job');
       assert.deepEqual(sentAfterFinish, [], 'records finished before a kill were sent again');

@@ -7,7 +7,7 @@ import { join, resolve } from 'node:path';
 import { type BrowserContext, chromium, type FrameLocator, type Locator, type Page } from 'playwright-core';
 import { extensionTestReportVariable } from '../extension/report';
 import { type ExtensionTestReport, extensionTestReportSchema } from '../extension/reportSchema';
-import { type CodeServer, remoteUri, workbenchUrl } from './codeServer';
+import { type CodeServer, remoteUri, stopDaemon, workbenchUrl } from './codeServer';
 
 const chromiumPath = process.env.DROVER_CHROMIUM ?? '/usr/bin/chromium';
 // No sandbox: tests run as root. The rest keeps Chromium from calling home.
@@ -289,4 +289,19 @@ export async function runExtensionTests(
   } finally {
     await session.close();
   }
+}
+
+/** Tears down what a UI test file started, in order, whatever of it exists. */
+export async function tearDownWorkbench(parts: {
+  workbench?: Workbench;
+  home: string;
+  server?: { stop(): Promise<void> };
+  mock?: { close(): Promise<void> };
+  scratch: string;
+}): Promise<void> {
+  await parts.workbench?.close();
+  await stopDaemon(parts.home);
+  await parts.server?.stop();
+  await parts.mock?.close();
+  await rm(parts.scratch, { recursive: true, force: true });
 }

@@ -33,7 +33,8 @@ Options:
   --currency CODE:RATE   show costs in another currency, e.g. JPY:150 (or $DROVER_CURRENCY)
 
 Exit codes: 0 all done · 1 done with failed records · 2 bad usage or spec ·
-3 stopped for a reason you must fix (key, quota, model, budget, endpoint) · 4 paused`;
+3 stopped for a reason you must fix (key, quota, model, budget, endpoint) · 4 paused by
+Ctrl-C. SIGTERM pauses the same way (the job resumes on the next run) and exits 0.`;
 
 function positiveNumber(flag: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
