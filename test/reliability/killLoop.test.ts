@@ -44,11 +44,15 @@ function readLedger(fixture: Fixture): LedgerView {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Kill moments spread over the job: a done-count to reach (or none: during start-up), then a random delay. */
+/**
+ * Kill moments spread over the first 80% of the job — a done-count to reach (or none:
+ * during start-up), then a short random delay — so every kill lands on a running job even
+ * when the machine is fast.
+ */
 function killPlan(count: number): { doneAtLeast: number; thenMs: number }[] {
   return Array.from({ length: count }, (_, index) => ({
-    doneAtLeast: Math.random() < 0.15 ? 0 : Math.floor(((index + Math.random()) * rows) / (count + 1)),
-    thenMs: Math.floor(Math.random() * 250),
+    doneAtLeast: Math.random() < 0.15 ? 0 : Math.floor(((index + Math.random()) * rows * 0.8) / (count + 1)),
+    thenMs: Math.floor(Math.random() * 120),
   }));
 }
 
