@@ -408,14 +408,6 @@ export class Ledger {
     for (const row of statement.iterate(options.limit ?? -1, options.offset ?? 0)) yield toResultRow(row);
   }
 
-  /** The most recently finished records, newest first. */
-  recent(limit: number): ResultRow[] {
-    return this.db
-      .prepare<[number], RecordDbRow>("SELECT * FROM records WHERE seq IS NOT NULL AND status != 'pending' ORDER BY seq DESC LIMIT ?")
-      .all(limit)
-      .map(toResultRow);
-  }
-
   saveSinkCheckpoint(seq: number, checkpoint: string | null): void {
     this.db.prepare('UPDATE job SET sink_seq = ?, sink_checkpoint = ? WHERE id = 1').run(seq, checkpoint);
   }

@@ -1,16 +1,10 @@
-// Identifiers reach SQL text only through these helpers: always double-quoted, so a name
-// from a spec (`Odd "Name"; --`) is one identifier and never a piece of SQL.
-
-/** Postgres silently truncates longer names (NAMEDATALEN - 1), which would break lookups. */
-export const maxIdentifierBytes = 63;
+// Postgres names: schema-qualified, checked against what Postgres can hold, quoted with
+// the shared SQL helper.
+import { maxIdentifierBytes, quoteIdentifier } from '../sql/identifiers';
 
 export interface QualifiedName {
   schema: string | null;
   name: string;
-}
-
-export function quoteIdentifier(name: string): string {
-  return `"${name.replaceAll('"', '""')}"`;
 }
 
 export function quoteQualified({ schema, name }: QualifiedName): string {
@@ -45,12 +39,4 @@ export function identifierProblem(name: string): string | null {
   const bytes = Buffer.byteLength(name, 'utf8');
   if (bytes > maxIdentifierBytes) return `"${name}" is ${bytes} bytes long; Postgres names hold at most ${maxIdentifierBytes}`;
   return null;
-}
-
-/** A job name (letters, digits, `_`, `-`, `.`) made into a plain lowercase identifier that fits. */
-export function identifierFromJobName(jobName: string, suffix: string): string {
-  const base = `${jobName}${suffix}`.toLowerCase().replace(/[^a-z0-9_]/g, '_');
-  const safeStart = /^[a-z_]/.test(base) ? base : `_${base}`;
-  // All ASCII by now, so characters are bytes.
-  return safeStart.slice(0, maxIdentifierBytes);
 }

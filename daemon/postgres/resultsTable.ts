@@ -1,7 +1,8 @@
 // Makes sure the results table exists with every column the job needs: created when
 // missing, missing columns added to an existing table, incompatible ones reported.
 import type { PoolClient } from 'pg';
-import { displayQualified, type QualifiedName, quoteIdentifier, quoteQualified } from './identifiers';
+import { quoteIdentifier } from '../sql/identifiers';
+import { displayQualified, type QualifiedName, quoteQualified } from './identifiers';
 import type { ColumnType, ResultColumn } from './resultColumns';
 
 // What an existing column may be (as format_type spells it) for values of each type.

@@ -3,12 +3,9 @@ import type { JobSpec, SinkSpec } from '../spec/jobSpec';
 import { CsvSink } from './csvSink';
 import { JsonlSink } from './jsonlSink';
 import { openPostgresSink } from './postgresSink';
+import { defaultResultsTable } from '../sql/identifiers';
 import { SinkError, type ResultSink } from './sink';
 import { SqliteSink } from './sqliteSink';
-
-export function defaultResultsTable(jobName: string): string {
-  return `${jobName.replace(/[^A-Za-z0-9_]/g, '_')}_results`;
-}
 
 export async function openSink(sink: SinkSpec, spec: JobSpec): Promise<ResultSink> {
   switch (sink.type) {

@@ -8,13 +8,12 @@ import { connectionTarget } from '../postgres/connectionConfig';
 import { describeDatabaseError, errorMessage, isTransient } from '../postgres/errors';
 import {
   displayQualified,
-  identifierFromJobName,
   parseQualifiedName,
   type QualifiedName,
-  quoteIdentifier,
   quoteQualified,
 } from '../postgres/identifiers';
 import { createPool, withClient } from '../postgres/pool';
+import { defaultResultsTable, quoteIdentifier } from '../sql/identifiers';
 import { withReconnect } from '../postgres/reconnect';
 import { type ResultColumn, resultColumns } from '../postgres/resultColumns';
 import { prepareResultsTable } from '../postgres/resultsTable';
@@ -47,7 +46,7 @@ export async function openPostgresSink(spec: PostgresSinkSpec, options: Postgres
   });
   let table: QualifiedName;
   if (spec.table === undefined) {
-    table = { schema: null, name: identifierFromJobName(options.jobName, '_results') };
+    table = { schema: null, name: defaultResultsTable(options.jobName) };
   } else {
     const parsed = parseQualifiedName(spec.table);
     if (typeof parsed === 'string') throw fail(`sink.table: ${parsed}`);

@@ -4,12 +4,12 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { quoteIdentifier } from '../sql/identifiers';
 import { columnValue, outputColumns, type ColumnKind, type OutputColumn } from './outputColumns';
 import { SinkError, type ResultRow, type ResultSink } from './sink';
 
 const sqliteType: Record<ColumnKind, string> = { text: 'TEXT', integer: 'INTEGER', real: 'REAL', boolean: 'INTEGER', json: 'TEXT' };
 
-export const quoteIdentifier = (name: string) => `"${name.replaceAll('"', '""')}"`;
 
 export class SqliteSink implements ResultSink {
   private db: Database.Database | null = null;

@@ -4,7 +4,7 @@
 import type { Pool, PoolClient, QueryResultRow } from 'pg';
 import { connectionTarget } from '../postgres/connectionConfig';
 import { describeDatabaseError, describeQueryError, errorMessage, queryCanceledSqlState, sqlStateOf } from '../postgres/errors';
-import { quoteIdentifier } from '../postgres/identifiers';
+import { quoteIdentifier } from '../sql/identifiers';
 import { createPool, inReadOnlyTransaction, withClient } from '../postgres/pool';
 import { withReconnect } from '../postgres/reconnect';
 import { type SourcePlan, planQuery, planTable } from '../postgres/sourcePlan';

@@ -3,16 +3,13 @@
 // for long and the sink may write to the same file meanwhile.
 import { stat } from 'node:fs/promises';
 import Database from 'better-sqlite3';
+import { quoteIdentifier } from '../sql/identifiers';
 import type { SqliteSourceSpec } from '../spec/jobSpec';
 import { type KeyValue, type Row, keysetRead, keyValueOf } from './keysetReader';
 import { type ReadOptions, type RecordCount, type RecordSource, type SourceItem, type SourceRecord, SourceError } from './source';
 
 // The sink may hold the write lock for a moment; a reader waits rather than failing.
 const busyTimeoutMs = 10_000;
-
-function quoteIdentifier(name: string): string {
-  return `"${name.replaceAll('"', '""')}"`;
-}
 
 function quoteStart(sql: string): string {
   const oneLine = sql.replace(/\s+/g, ' ').trim();
