@@ -7,7 +7,7 @@ import { acquireRunLock, JobLockedError, type RunLock } from '../ledger/runLock'
 import { Admission } from '../limits/admission';
 import { Budget } from '../limits/budget';
 import { systemClock, type Clock } from '../limits/clock';
-import type { JobErrorEvent, JobLogEvent, JobProgress, JobSummary } from '../protocol/jobProgress';
+import { jobSummaryOf, type JobErrorEvent, type JobLogEvent, type JobProgress, type JobSummary } from '../protocol/jobProgress';
 import { EndpointRouter } from '../provider/endpointRouter';
 import { ProviderClient } from '../provider/providerClient';
 import { openSink } from '../sinks/openSink';
@@ -219,7 +219,7 @@ export class JobRunner {
     }
     const final = progress.snapshot(ledger.job(), stop ? (stop.errorClass ?? stop.kind) : null);
     this.options.listener?.progress?.(final);
-    return progress.summary(final);
+    return jobSummaryOf(final);
   }
 
   // --- used by the run loop -------------------------------------------------------------

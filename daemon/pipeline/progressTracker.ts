@@ -4,7 +4,7 @@ import type { JobRow, JobTotals, Ledger, RecordUpdate } from '../ledger/ledger';
 import type { Admission } from '../limits/admission';
 import type { Budget } from '../limits/budget';
 import type { Clock } from '../limits/clock';
-import type { JobProgress, JobSummary } from '../protocol/jobProgress';
+import type { JobProgress } from '../protocol/jobProgress';
 import type { EndpointRouter } from '../provider/endpointRouter';
 import { RateMeter } from './rateMeter';
 
@@ -104,26 +104,6 @@ export class ProgressTracker {
       headroom,
       endpoint: this.router.activeBaseUrl,
       elapsedSec: (this.previousElapsedMs + (now - this.startedAt)) / 1000,
-    };
-  }
-
-  summary(progress: JobProgress): JobSummary {
-    return {
-      type: 'summary',
-      jobId: progress.jobId,
-      status: progress.status,
-      statusReason: progress.statusReason,
-      records: {
-        total: progress.records.total ?? progress.records.done + progress.records.failed,
-        done: progress.records.done,
-        failed: progress.records.failed,
-      },
-      requests: progress.requests,
-      retries: progress.retries,
-      rateLimited: progress.rateLimited,
-      tokens: progress.tokens,
-      costUsd: progress.costUsd,
-      elapsedSec: progress.elapsedSec,
     };
   }
 }

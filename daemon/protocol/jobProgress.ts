@@ -69,3 +69,21 @@ export const jobSummarySchema = z.object({
   elapsedSec: z.number(),
 });
 export type JobSummary = z.infer<typeof jobSummarySchema>;
+
+/** The closing summary of a job, from its last progress. */
+export function jobSummaryOf(progress: JobProgress): JobSummary {
+  const { records } = progress;
+  return {
+    type: 'summary',
+    jobId: progress.jobId,
+    status: progress.status,
+    statusReason: progress.statusReason,
+    records: { total: records.total ?? records.done + records.failed, done: records.done, failed: records.failed },
+    requests: progress.requests,
+    retries: progress.retries,
+    rateLimited: progress.rateLimited,
+    tokens: progress.tokens,
+    costUsd: progress.costUsd,
+    elapsedSec: progress.elapsedSec,
+  };
+}

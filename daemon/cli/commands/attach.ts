@@ -3,7 +3,7 @@
 import { parseArgs } from 'node:util';
 import { parseCurrency, usd, type Currency } from '../../cost/currency';
 import type { DaemonClient } from '../../daemonClient/daemonClient';
-import type { JobProgress, JobSummary } from '../../protocol/jobProgress';
+import { jobSummaryOf, type JobSummary } from '../../protocol/jobProgress';
 import type { JobInfo } from '../../protocol/rpc';
 import { ExitCode, UsageError, type CliCommand } from '../command';
 import { formatCount } from '../format';
@@ -30,23 +30,6 @@ export interface AttachOptions {
 }
 
 const jsonProgressEveryMs = 1000;
-
-function summaryOf(progress: JobProgress): JobSummary {
-  const { records } = progress;
-  return {
-    type: 'summary',
-    jobId: progress.jobId,
-    status: progress.status,
-    statusReason: progress.statusReason,
-    records: { total: records.total ?? records.done + records.failed, done: records.done, failed: records.failed },
-    requests: progress.requests,
-    retries: progress.retries,
-    rateLimited: progress.rateLimited,
-    tokens: progress.tokens,
-    costUsd: progress.costUsd,
-    elapsedSec: progress.elapsedSec,
-  };
-}
 
 /** A job the daemon has not run since it started: only the ledger's numbers are known. */
 function summaryOfInfo(info: JobInfo): JobSummary {
@@ -116,7 +99,7 @@ export async function attachToJob(client: DaemonClient, jobId: string, options: 
     client.on('job.state', (state) => {
       if (state.jobId !== jobId || state.active) return;
       if (state.status === 'deleted') end(ExitCode.usage, () => process.stderr.write(`${jobId} was deleted\n`));
-      else if (state.progress) finish(summaryOf(state.progress), state.pauseClass);
+      else if (state.progress) finish(jobSummaryOf(state.progress), state.pauseClass);
       else {
         void client.call('job.get', { jobId }).then(
           (detail) => finish(summaryOfInfo(detail.info), state.pauseClass),
@@ -134,7 +117,7 @@ export async function attachToJob(client: DaemonClient, jobId: string, options: 
     const snapshot = await client.call('job.subscribe', { jobId });
     if (!snapshot.info.active) {
       const progress = snapshot.progress;
-      finish(progress ? summaryOf(progress) : summaryOfInfo(snapshot.info), progress?.pauseClass ?? null);
+      finish(progress ? jobSummaryOf(progress) : summaryOfInfo(snapshot.info), progress?.pauseClass ?? null);
     } else if (snapshot.progress && !options.json) {
       live.update(`${jobId}  ${progressLine(snapshot.progress, options.currency)}`);
     }
