@@ -18,7 +18,8 @@ mock LLM with realistic latency and a requests/tokens-per-minute limit, and runs
 sentiment job over it with the live progress line, writing the answers back into the
 database. Ctrl-C pauses; run it again to start over.`;
 
-const limits = { rpm: 2400, tpm: 1_500_000 };
+// Tight enough that the limiter, not the latency, sets the pace: the demo shows it at work.
+const limits = { rpm: 1200, tpm: 1_000_000 };
 
 export const demoCommand: CliCommand = {
   name: 'demo',
