@@ -137,6 +137,8 @@ export class BatchExecutor {
     inFlight.count += 1;
     let outcome: CallOutcome;
     try {
+      // The attempt is on disk before the request leaves, so no crash can undercount it.
+      await ledger.durable();
       outcome = await route.client.chat(builder.build(route.model, items, maxOutput), this.context.abortSignal);
     } catch (error) {
       // Aborted by a cancel or the drain deadline: the attempt stays counted, nothing else.
