@@ -70,11 +70,11 @@ export interface BatchEndpoint {
   apiKey: string | undefined;
 }
 
-/** The request-side checks Anthropic would refuse a whole batch for, with what to do instead. */
-export function checkBatch(requests: readonly BatchRequest[]): string {
+/** The checks Anthropic would refuse a whole batch for, with what to do instead; the body to send. */
+export function checkBatch(requests: readonly BatchRequest[], limits: { maxRequests: number; maxBytes: number } = batchLimits): string {
   if (requests.length === 0) throw new RangeError('a message batch needs at least one request');
-  if (requests.length > batchLimits.maxRequests) {
-    throw new RangeError(`a message batch holds at most ${batchLimits.maxRequests} requests, not ${requests.length}: split it`);
+  if (requests.length > limits.maxRequests) {
+    throw new RangeError(`a message batch holds at most ${limits.maxRequests} requests, not ${requests.length}: split it`);
   }
   const seen = new Set<string>();
   for (const { custom_id: customId } of requests) {
@@ -84,7 +84,7 @@ export function checkBatch(requests: readonly BatchRequest[]): string {
   }
   const body = JSON.stringify({ requests });
   const bytes = Buffer.byteLength(body);
-  if (bytes > batchLimits.maxBytes) throw new RangeError(`the batch is ${bytes} bytes, over Anthropic's ${batchLimits.maxBytes} (256 MB): split it`);
+  if (bytes > limits.maxBytes) throw new RangeError(`the batch is ${bytes} bytes, over the limit of ${limits.maxBytes} bytes per batch: split it`);
   return body;
 }
 
