@@ -141,40 +141,30 @@ export class Admission {
   /** Applies the provider's view after a response to `ticket`. */
   observe(ticket: Ticket, snapshot: RateLimitSnapshot): void {
     const now = this.options.clock.now();
-    if (!this.requests && snapshot.limitRequests) {
-      this.requests = new TokenBucket(snapshot.limitRequests, 1, this.options.windowMs, now, snapshot.remainingRequests);
-    }
-    if (!this.tokens && snapshot.limitTokens) {
-      this.tokens = new TokenBucket(
-        snapshot.limitTokens,
-        this.options.largestRequestTokens,
-        this.options.windowMs,
-        now,
-        snapshot.remainingTokens,
-      );
-    }
-    if (!this.inputTokens && snapshot.limitInputTokens) {
-      this.inputTokens = new TokenBucket(snapshot.limitInputTokens, this.options.largestRequestTokens, this.options.windowMs, now, snapshot.remainingInputTokens);
-    }
-    if (!this.outputTokens && snapshot.limitOutputTokens) {
-      this.outputTokens = new TokenBucket(snapshot.limitOutputTokens, this.options.largestRequestTokens, this.options.windowMs, now, snapshot.remainingOutputTokens);
-    }
+    const largest = this.options.largestRequestTokens;
     // What the provider says remains does not yet count requests we admitted after this one.
-    if (this.requests && snapshot.remainingRequests !== undefined) {
-      const since = this.admittedRequests - ticket.admittedRequestsBefore - 1;
-      this.requests.clampTo(snapshot.remainingRequests - since, now);
-    }
-    if (this.tokens && snapshot.remainingTokens !== undefined) {
-      const since = this.admittedTokens - ticket.admittedTokensBefore - ticket.tokens;
-      this.tokens.clampTo(snapshot.remainingTokens - since, now);
-    }
-    if (this.inputTokens && snapshot.remainingInputTokens !== undefined) {
-      this.inputTokens.clampTo(snapshot.remainingInputTokens - (this.admittedInput - ticket.admittedInputBefore - ticket.parts.input), now);
-    }
-    if (this.outputTokens && snapshot.remainingOutputTokens !== undefined) {
-      this.outputTokens.clampTo(snapshot.remainingOutputTokens - (this.admittedOutput - ticket.admittedOutputBefore - ticket.parts.output), now);
-    }
+    this.requests = this.learn(this.requests, snapshot.limitRequests, snapshot.remainingRequests, this.admittedRequests - ticket.admittedRequestsBefore - 1, 1, now);
+    this.tokens = this.learn(this.tokens, snapshot.limitTokens, snapshot.remainingTokens, this.admittedTokens - ticket.admittedTokensBefore - ticket.tokens, largest, now);
+    this.inputTokens = this.learn(this.inputTokens, snapshot.limitInputTokens, snapshot.remainingInputTokens, this.admittedInput - ticket.admittedInputBefore - ticket.parts.input, largest, now);
+    this.outputTokens = this.learn(this.outputTokens, snapshot.limitOutputTokens, snapshot.remainingOutputTokens, this.admittedOutput - ticket.admittedOutputBefore - ticket.parts.output, largest, now);
     this.pump();
+  }
+
+  /**
+   * A bucket corrected by what the provider says remains — created, when the spec set no
+   * such limit, from the limit the provider states. A new bucket starts owing what the
+   * provider already counted in its window (and what we sent since): those requests went
+   * out before the bucket existed, and charging them to it is what keeps C + r·T, its
+   * bound, true for the windows that include them.
+   */
+  private learn(bucket: TokenBucket | null, limit: number | undefined, remaining: number | undefined, since: number, largestCost: number, now: number): TokenBucket | null {
+    if (!bucket && limit) {
+      const learned = new TokenBucket(limit, largestCost, this.options.windowMs, now);
+      if (remaining !== undefined) learned.adjust(-(limit - remaining + since), now);
+      return learned;
+    }
+    if (bucket && remaining !== undefined) bucket.clampTo(remaining - since, now);
+    return bucket;
   }
 
   /** After a 429: nothing goes out for `ms`, and the buckets restart empty. */
