@@ -33,6 +33,12 @@ export function parseMessagesRequest(body: unknown): MessagesRequest | Anthropic
   }
   const issue = parsed.error.issues[0];
   const field = issue?.path.map(String).join('.') || 'body';
-  const what = issue && 'input' in issue && issue.input === undefined ? 'Field required' : (issue?.message ?? 'invalid');
-  return anthropicInvalidRequest(`${field}: ${what}`);
+  const missing = issue !== undefined && valueAt(body, issue.path) === undefined;
+  return anthropicInvalidRequest(`${field}: ${missing ? 'Field required' : (issue?.message ?? 'invalid')}`);
+}
+
+function valueAt(body: unknown, path: readonly PropertyKey[]): unknown {
+  let value = body;
+  for (const key of path) value = typeof value === 'object' && value !== null ? (value as Record<PropertyKey, unknown>)[key] : undefined;
+  return value;
 }
