@@ -90,7 +90,7 @@ export const providerApiSchema = z
   );
 
 /** What an endpoint of each API defaults to when the spec names neither a base URL nor a key variable. */
-export const providerApiDefaults = {
+const providerApiDefaults = {
   openai: { baseUrl: 'https://api.openai.com/v1', apiKeyEnv: 'OPENAI_API_KEY' },
   anthropic: { baseUrl: 'https://api.anthropic.com/v1', apiKeyEnv: 'ANTHROPIC_API_KEY' },
 } as const satisfies Record<z.infer<typeof providerApiSchema>, { baseUrl: string; apiKeyEnv: string }>;

@@ -15,7 +15,7 @@ export interface MessagesBody {
 }
 
 /** Anthropic requires max_tokens; this is the fallback when a request names none. */
-export const defaultMaxTokens = 4096;
+const defaultMaxTokens = 4096;
 
 export function messagesBody(request: ChatRequestBody): MessagesBody {
   const system = request.messages.filter((message) => message.role === 'system').map((message) => message.content);
