@@ -135,7 +135,8 @@ describe('engine: the Anthropic Messages API', () => {
       assert.equal(summary.status, 'done', summary.statusReason ?? '');
       assert.equal(summary.records.done, 400);
       assert.ok((fixture.mock.stats().requests.byStatus[400] ?? 0) > 0, 'the mock refused the full batches');
-      assert.ok(fixture.ledger().errorsByClass().some((error) => error.errorClass === 'context_length'));
+      const tooLong = fixture.ledger().errorsByClass().find((error) => error.errorClass === 'context_length');
+      assert.match(tooLong?.sampleMessage ?? '', /prompt is too long: \d+ tokens > 420 maximum|exceed context limit/);
       assertEveryAnswerMatchesTheMock(fixture, 400);
     } finally {
       await fixture.cleanup();
