@@ -10,6 +10,7 @@ export interface PriceEntry extends Price {
 
 const openai = 'openai.com/api/pricing';
 const anthropic = 'docs.anthropic.com/en/docs/about-claude/pricing';
+const claudeModel = (page: string) => `platform.claude.com/docs/en/models/${page}/overview`;
 const google = 'ai.google.dev/gemini-api/docs/pricing';
 const deepseek = 'api-docs.deepseek.com/quick_start/pricing';
 
@@ -25,6 +26,10 @@ export const priceTable: Readonly<Record<string, PriceEntry>> = {
   'o4-mini': { inputPerMTok: 1.1, outputPerMTok: 4.4, source: openai, checked: '2026-11-28' },
   'claude-sonnet-4.5': { inputPerMTok: 3, outputPerMTok: 15, source: anthropic, checked: '2026-11-28' },
   'claude-haiku-4.5': { inputPerMTok: 1, outputPerMTok: 5, source: anthropic, checked: '2026-11-28' },
+  'claude-opus-4.5': { inputPerMTok: 5, outputPerMTok: 25, source: claudeModel('opus-4-5'), checked: '2026-12-03' },
+  'claude-opus-5': { inputPerMTok: 5, outputPerMTok: 25, source: claudeModel('opus-5'), checked: '2026-12-03' },
+  'claude-opus-5.5': { inputPerMTok: 4, outputPerMTok: 20, source: claudeModel('opus-5-5'), checked: '2026-12-03' },
+  'claude-sonnet-5': { inputPerMTok: 2, outputPerMTok: 10, source: claudeModel('sonnet-5'), checked: '2026-12-03' },
   // The article Drover grew from lists $0.125 input; Google's page lists $0.30 since GA.
   'gemini-2.5-flash': { inputPerMTok: 0.3, outputPerMTok: 2.5, source: google, checked: '2026-11-28' },
   'gemini-2.5-flash-lite': { inputPerMTok: 0.1, outputPerMTok: 0.4, source: google, checked: '2026-11-28' },
@@ -33,6 +38,18 @@ export const priceTable: Readonly<Record<string, PriceEntry>> = {
   // The mock analyst model costs nothing, but the demo prices its runs like gpt-4.1-mini.
   'mock-analyst': { inputPerMTok: 0.4, outputPerMTok: 1.6, source: 'Drover mock (priced as gpt-4.1-mini)', checked: '2026-11-28' },
 };
+
+/**
+ * Message Batches (Anthropic) cost half the online price, input and output alike:
+ * docs.anthropic.com/en/docs/build-with-claude/batch-processing#pricing, checked 2026-12-03
+ * (each model page lists "Batch API: 50% discount on input and output").
+ */
+export const batchDiscount = 0.5;
+
+/** What a request costs in a Message Batch: the online price with the batch discount. */
+export function batchPrice(price: Price | undefined): Price | undefined {
+  return price && { inputPerMTok: price.inputPerMTok * batchDiscount, outputPerMTok: price.outputPerMTok * batchDiscount };
+}
 
 /** Provider spellings differ (`anthropic/claude-sonnet-4-5`, `claude-sonnet-4-5-20250929`). */
 function canonicalModel(model: string): string {

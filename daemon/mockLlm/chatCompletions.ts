@@ -2,9 +2,10 @@
 // the rate limiter, draw the faults, then answer as the analyst model (plain or streamed).
 import { type IncomingMessage, type ServerResponse } from 'node:http';
 import { type ChatMessage, countChatTokens, type Tokenizer, tokenizerFor } from '../tokens/tokenizer';
-import { answerFor, recordsOf } from './answer';
+import { recordsOf } from './answer';
 import { type ChatRequest, messageText, parseChatRequest } from './chatRequest';
-import { completionBody, type FinishReason, usageOf } from './completionShapes';
+import { completeAnswer } from './completion';
+import { completionBody, usageOf } from './completionShapes';
 import {
   ApiError,
   contextLengthExceeded,
@@ -54,54 +55,7 @@ function admit(context: MockContext, body: unknown): Admitted {
   return { request, tokenizer, promptTokens, maxTokens };
 }
 
-interface Completion {
-  content: string;
-  finishReason: FinishReason;
-  completionTokens: number;
-  /** Records whose results arrive intact; none when the content is cut or invalid. */
-  answeredIds: readonly string[];
-}
-
-/** The analyst's answer, with the content faults applied and max_tokens enforced. */
-function complete(admitted: Admitted, draw: FaultDraw): Completion {
-  const { request, tokenizer, maxTokens } = admitted;
-  const answer = answerFor(recordsOf(request.messages), request.response_format);
-  let answeredIds = answer.recordIds;
-  let content: string;
-  if (answer.kind === 'results') {
-    let results = answer.results;
-    if (draw.fault === 'drop') {
-      const dropped = results.length > 1 ? Math.floor(draw.position * results.length) : 0;
-      results = results.filter((_, index) => index !== dropped);
-      answeredIds = answeredIds.filter((_, index) => index !== dropped);
-    }
-    content = JSON.stringify({ results });
-  } else {
-    content = JSON.stringify(answer.value);
-  }
-  if (draw.fault === 'badJson') {
-    // Any proper prefix of a JSON object's text is invalid JSON.
-    content = content.slice(0, 1 + Math.floor(draw.position * (content.length - 1)));
-    answeredIds = [];
-  }
-  let finishReason: FinishReason = 'stop';
-  let completionTokens = tokenizer.count(content);
-  const cutTo =
-    draw.fault === 'truncate'
-      ? Math.floor(draw.position * completionTokens)
-      : maxTokens !== undefined && completionTokens > maxTokens
-        ? maxTokens
-        : undefined;
-  if (cutTo !== undefined) {
-    content = tokenizer.truncate(content, cutTo);
-    completionTokens = tokenizer.count(content);
-    finishReason = 'length';
-    answeredIds = [];
-  }
-  return { content, finishReason, completionTokens, answeredIds };
-}
-
-function latencyMs(context: MockContext, completionTokens: number, draw: FaultDraw): number {
+export function latencyMs(context: MockContext, completionTokens: number, draw: FaultDraw): number {
   const { latencyMs: base, latencyPerTokenMs, jitter } = context.options;
   return (base + latencyPerTokenMs * completionTokens) * (1 + jitter * draw.jitter);
 }
@@ -122,11 +76,13 @@ export async function handleChatCompletion(
   }
   // A hung request is simply never answered; its socket goes when the client or server ends it.
   if (draw.fault === 'hang') return;
-  if (draw.fault === 'http500' || draw.fault === 'http503') {
+  // OpenAI has no 529: an injected "overloaded" is its 503, "The engine is currently overloaded".
+  if (draw.fault === 'http500' || draw.fault === 'http503' || draw.fault === 'overloaded') {
     if (!(await sleep(latencyMs(context, 0, draw), signal))) return;
     throw injectedServerError(draw.fault === 'http500' ? 500 : 503);
   }
-  const completion = complete(admitted, draw);
+  const { request: chat, tokenizer, maxTokens } = admitted;
+  const completion = completeAnswer({ records: recordsOf(chat.messages), format: chat.response_format, tokenizer, maxTokens }, draw);
   const header = { id: context.nextId('chatcmpl-'), created: Math.floor(Date.now() / 1000), model: admitted.request.model };
   const usage = usageOf(admitted.promptTokens, completion.completionTokens);
   const totalDelayMs = latencyMs(context, completion.completionTokens, draw);

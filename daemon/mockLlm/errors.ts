@@ -19,8 +19,10 @@ export class ApiError extends Error {
     super(message);
   }
 
-  body(): OpenAiErrorBody {
-    return { error: { message: this.message, type: this.type, param: this.param, code: this.code } };
+  /** The JSON body; an API with another error shape overrides this. */
+  body(): object {
+    const body: OpenAiErrorBody = { error: { message: this.message, type: this.type, param: this.param, code: this.code } };
+    return body;
   }
 }
 

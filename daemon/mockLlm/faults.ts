@@ -4,9 +4,10 @@
 // meets the same faults, whatever was rejected in between.
 import { type MockLlmOptions } from './options';
 
-export type FaultKind = 'http500' | 'http503' | 'reset' | 'hang' | 'badJson' | 'drop' | 'truncate';
+export type FaultKind = 'http500' | 'http503' | 'reset' | 'hang' | 'badJson' | 'drop' | 'truncate' | 'overloaded';
 
-export const faultKinds: readonly FaultKind[] = ['http500', 'http503', 'reset', 'hang', 'badJson', 'drop', 'truncate'];
+// Last, so that the draws of the kinds before it are what they were before it existed.
+export const faultKinds: readonly FaultKind[] = ['http500', 'http503', 'reset', 'hang', 'badJson', 'drop', 'truncate', 'overloaded'];
 
 /** mulberry32: a tiny seeded PRNG with a full 2^32 period, uniform in [0, 1). */
 export function mulberry32(seed: number): () => number {
@@ -43,6 +44,7 @@ export class FaultInjector {
       badJson: options.failBadJson,
       drop: options.failDrop,
       truncate: options.failTruncate,
+      overloaded: options.failOverloaded,
     };
     let below = 0;
     for (const kind of faultKinds) {

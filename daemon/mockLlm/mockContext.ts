@@ -1,5 +1,7 @@
 // The state one running mock shares between its routes.
 import { randomBytes } from 'node:crypto';
+import { AnthropicRateLimiter } from './anthropic/anthropicLimiter';
+import { MessageBatchStore } from './anthropic/messageBatchStore';
 import { FaultInjector } from './faults';
 import { type MockLlmOptions } from './options';
 import { RateLimiter } from './rateLimiter';
@@ -8,6 +10,9 @@ import { StatsCollector } from './stats';
 export class MockContext {
   readonly models: ReadonlySet<string>;
   readonly limiter: RateLimiter;
+  /** /v1/messages has Anthropic's limits (RPM, ITPM, OTPM), apart from chat completions'. */
+  readonly anthropicLimiter: AnthropicRateLimiter;
+  readonly batches: MessageBatchStore;
   readonly faults: FaultInjector;
   readonly stats: StatsCollector;
   /** Aborted when the server stops, to cut latency sleeps and streams short. */
@@ -23,6 +28,8 @@ export class MockContext {
   ) {
     this.models = new Set(options.models);
     this.limiter = new RateLimiter(options, now);
+    this.anthropicLimiter = new AnthropicRateLimiter(options, now);
+    this.batches = new MessageBatchStore(options, now);
     this.faults = new FaultInjector(options);
     this.stats = new StatsCollector(options.windowMs, options.trackRecords);
   }

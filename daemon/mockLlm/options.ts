@@ -12,6 +12,9 @@ export const defaultMockModels = [
   'gpt-5',
   'gpt-5-mini',
   'gpt-5-nano',
+  'claude-opus-4-5',
+  'claude-sonnet-4-5',
+  'claude-haiku-4-5',
 ] as const;
 
 const probability = z.number().min(0).max(1).default(0);
@@ -27,10 +30,12 @@ export const mockLlmOptionsSchema = z
     jitter: z.number().min(0).max(1).default(0).describe('Latency varies by ± this fraction.'),
     rpm: positiveInt.optional().describe('Requests admitted per window.'),
     tpm: positiveInt.optional().describe('Tokens (prompt + max_tokens) admitted per window.'),
+    itpm: positiveInt.optional().describe('Input tokens admitted per window on /v1/messages (Anthropic ITPM).'),
+    otpm: positiveInt.optional().describe('Output tokens per window on /v1/messages (Anthropic OTPM): full → 429.'),
     windowMs: positiveInt.default(60_000).describe('Length of the sliding rate-limit window.'),
     rateLimitHeaders: z.boolean().default(true).describe('Send x-ratelimit-* headers when a limit is set.'),
     context: positiveInt.optional().describe('Context length: prompt + max_tokens above it is rejected.'),
-    apiKey: z.string().min(1).optional().describe('The only Bearer key accepted.'),
+    apiKey: z.string().min(1).optional().describe('The only key accepted (Authorization: Bearer, or x-api-key on /v1/messages).'),
     quotaAfter: z.number().int().min(0).optional().describe('After this many admitted requests, insufficient_quota.'),
     fail500: probability.describe('Probability of a 500.'),
     fail503: probability.describe('Probability of a 503.'),
@@ -39,6 +44,9 @@ export const mockLlmOptionsSchema = z
     failBadJson: probability.describe('Probability the content is cut mid-way (invalid JSON).'),
     failDrop: probability.describe("Probability one record's result is missing."),
     failTruncate: probability.describe('Probability of finish_reason "length" with the content cut.'),
+    failOverloaded: probability.describe('Probability of an overloaded answer: 529 on /v1/messages, 503 on chat completions.'),
+    batchProcessingMs: z.number().int().min(0).default(200).describe('How long a message batch stays in_progress.'),
+    batchExpire: probability.describe('Probability that a message batch request ends "expired".'),
     seed: z.number().int().optional().describe('Seed for the fault and jitter draws; random when absent.'),
     trackRecords: z.boolean().default(true).describe('Count answers per record id (GET /stats/records).'),
   })
@@ -50,7 +58,8 @@ export const mockLlmOptionsSchema = z
         options.failHang +
         options.failBadJson +
         options.failDrop +
-        options.failTruncate <=
+        options.failTruncate +
+        options.failOverloaded <=
       1,
     // One draw picks at most one fault per request, so the probabilities share [0, 1).
     { message: 'the failure probabilities (--fail-*) must add up to at most 1' },

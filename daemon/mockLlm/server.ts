@@ -3,7 +3,10 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { type AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
+import { routeMessageBatches } from './anthropic/messageBatches';
+import { anthropicResponseHeaders, checkAnthropicHeaders, handleMessage } from './anthropic/messages';
 import { handleChatCompletion } from './chatCompletions';
+import { anthropicNotFound } from './anthropic/anthropicErrors';
 import { ApiError, invalidApiKey, invalidUrl } from './errors';
 import { readJsonBody, sendError, sendJson } from './httpIo';
 import { MockContext } from './mockContext';
@@ -26,7 +29,20 @@ function bearerKey(request: IncomingMessage): string | undefined {
   return match?.[1]?.trim();
 }
 
+/** Anthropic's routes: authenticated by x-api-key, answered in Anthropic's shapes. */
+async function routeAnthropic(context: MockContext, request: IncomingMessage, response: ServerResponse, path: string) {
+  checkAnthropicHeaders(context, request);
+  if (request.method === 'POST' && path === '/v1/messages') await handleMessage(context, request, response, await readJsonBody(request));
+  else if (!(await routeMessageBatches(context, request, response, path))) throw anthropicNotFound(`${request.method ?? 'GET'} ${path} is not a route`);
+}
+
+const isAnthropicPath = (path: string) => path === '/v1/messages' || path.startsWith('/v1/messages/');
+
 async function routeApi(context: MockContext, request: IncomingMessage, response: ServerResponse, path: string) {
+  if (isAnthropicPath(path)) {
+    await routeAnthropic(context, request, response, path);
+    return;
+  }
   const { apiKey } = context.options;
   if (apiKey !== undefined) {
     const presented = bearerKey(request);
@@ -72,7 +88,7 @@ function handle(
     if (response.headersSent || response.destroyed) return;
     const apiError =
       error instanceof ApiError ? error : new ApiError(500, `The mock failed: ${String(error)}`, 'server_error');
-    sendError(response, apiError, context.responseHeaders());
+    sendError(response, apiError, isAnthropicPath(path) ? anthropicResponseHeaders(context) : context.responseHeaders());
   };
   if (!path.startsWith('/v1/')) {
     fail(invalidUrl(request.method ?? 'GET', path));

@@ -9,7 +9,8 @@ import { RequestTooLargeError, type Admission, type Ticket } from '../limits/adm
 import type { Budget } from '../limits/budget';
 import type { Clock } from '../limits/clock';
 import type { EndpointRouter, Route } from '../provider/endpointRouter';
-import type { CallOutcome, Usage } from '../provider/providerClient';
+import type { Usage } from '../provider/providerApi';
+import type { CallOutcome } from '../provider/providerClient';
 import { parseBatchAnswer } from './answerParser';
 import type { InFlight } from './inFlight';
 import { backoffMs } from './backoff';
@@ -70,6 +71,7 @@ const emptyDisposition = (): Disposition => ({ updates: [], finished: [], retry:
 export class BatchExecutor {
   private readonly health: EndpointHealth;
   private consecutiveBadRequests = 0;
+  private overloadedInARow = 0;
 
   constructor(private readonly context: ExecutorContext) {
     const { concurrency } = context.spec.limits;
@@ -115,7 +117,7 @@ export class BatchExecutor {
 
     let ticket: Ticket;
     try {
-      ticket = await admission.acquire(promptTokens + maxOutput, this.context.stopSignal);
+      ticket = await admission.acquire(promptTokens + maxOutput, this.context.stopSignal, { input: promptTokens, output: maxOutput });
     } catch (error) {
       budget.settle(worstCase, 0);
       router.release(route);
@@ -152,8 +154,11 @@ export class BatchExecutor {
     }
 
     const usage = outcome.usage;
-    const charged = outcome.ok || outcome.errorClass !== 'rate_limited' ? (usage ? usage.promptTokens + maxOutput : ticket.tokens) : 0;
-    admission.settle(ticket, charged);
+    // A 429 or a 529 was not served: whatever it reserved is given back.
+    const unserved = !outcome.ok && (outcome.errorClass === 'rate_limited' || outcome.errorClass === 'overloaded');
+    if (unserved) admission.settle(ticket, 0, { input: 0, output: 0 });
+    else if (usage) admission.settle(ticket, usage.promptTokens + maxOutput, { input: usage.promptTokens, output: usage.completionTokens });
+    else admission.settle(ticket, ticket.tokens);
     if (outcome.rateLimits) admission.observe(ticket, outcome.rateLimits);
     const spent = usage ? costUsd(price, usage.promptTokens, usage.completionTokens) : 0;
     budget.settle(worstCase, spent);
@@ -166,7 +171,8 @@ export class BatchExecutor {
     };
     const shares = this.shares(batch, usage, price);
 
-    if (outcome.ok || outcome.category !== 'retry' || outcome.errorClass === 'rate_limited') this.health.answered();
+    if (outcome.ok || outcome.category !== 'retry' || unserved) this.health.answered();
+    if (!unserved) this.overloadedInARow = 0;
     if (outcome.ok) {
       router.report(route, false);
       const verdict = parseBatchAnswer(outcome.content, batch.map((record) => record.key), this.context.validator);
@@ -218,6 +224,7 @@ export class BatchExecutor {
           result.errors.push({ errorClass: 'rate_limited', key: null, message: outcome.message, outcome: 'retried' });
           return result;
         }
+        if (outcome.errorClass === 'overloaded') return this.backPressure(result, batch, outcome.message, outcome.retryAfterMs);
         router.report(route, true);
         this.health.failed(batch.map((record) => record.key));
         if (this.health.down && router.activeIndex === spec.provider.fallbacks.length) {
@@ -234,6 +241,23 @@ export class BatchExecutor {
       case 'split':
         return this.split(result, batch, shares, outcome.errorClass, outcome.message, route);
     }
+  }
+
+  /**
+   * The provider is overloaded (Anthropic's 529): a pause for everyone — retry-after, else a
+   * backoff that grows while 529s keep coming — and the batch goes again whole. Its
+   * records' attempts are not used up, and nothing else changes: no split, no emptied
+   * buckets, no failover.
+   */
+  private backPressure(result: Disposition, batch: PendingRecord[], message: string, retryAfterMs: number | undefined): Disposition {
+    this.context.ledger.unmarkAttempted(batch.map((record) => record.key));
+    for (const record of batch) record.attempts -= 1;
+    this.overloadedInARow += 1;
+    this.context.admission.pauseFor(retryAfterMs ?? backoffMs(this.context.spec.retry, this.overloadedInARow));
+    result.retry.push({ batch, delayMs: 0 });
+    result.totals.retries = 1;
+    result.errors.push({ errorClass: 'overloaded', key: null, message, outcome: 'retried' });
+    return result;
   }
 
   /** The endpoint is down, not these records: their attempts are not used up, and the batch waits whole. */

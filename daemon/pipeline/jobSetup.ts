@@ -11,7 +11,10 @@ export class JobSetupError extends Error {
 
 /** Changes whenever the answers could change: prompt, template, schema, model, format. */
 export function configHash(spec: JobSpec): string {
-  const identity = JSON.stringify([spec.prompt.system, spec.prompt.template, spec.output, spec.model, spec.provider.structuredOutput, spec.temperature ?? null]);
+  // The api joins the identity only when it is not the original one, so that jobs written
+  // before it existed keep their hash (and resume, and hit their cache) as they were.
+  const api = spec.provider.api === 'openai' ? [] : [spec.provider.api];
+  const identity = JSON.stringify([spec.prompt.system, spec.prompt.template, spec.output, spec.model, spec.provider.structuredOutput, spec.temperature ?? null, ...api]);
   return createHash('sha1').update(identity).digest('base64url');
 }
 
@@ -32,9 +35,9 @@ export function resolveEndpoints(
   secrets: Readonly<Record<string, string>>,
   env: Readonly<Record<string, string | undefined>>,
 ): ResolvedEndpoint[] {
-  const primary = { baseUrl: spec.provider.baseUrl, apiKeyEnv: spec.provider.apiKeyEnv, headers: spec.provider.headers, model: spec.model };
+  const primary = { api: spec.provider.api, baseUrl: spec.provider.baseUrl, apiKeyEnv: spec.provider.apiKeyEnv, headers: spec.provider.headers, model: spec.model };
   return [primary, ...spec.provider.fallbacks].map((endpoint, index) => {
-    const envName = endpoint.apiKeyEnv ?? spec.provider.apiKeyEnv;
+    const envName = endpoint.apiKeyEnv;
     const apiKey = secrets[endpoint.baseUrl] ?? (env[envName] || undefined);
     if (!apiKey && !isLocal(endpoint.baseUrl)) {
       const where = index === 0 ? 'provider' : `provider.fallbacks[${index - 1}]`;
@@ -42,6 +45,6 @@ export function resolveEndpoints(
         `No API key for ${endpoint.baseUrl} (${where}): set the environment variable ${envName}, or run "Drover: Set API Key" in VS Code.`,
       );
     }
-    return { baseUrl: endpoint.baseUrl, headers: { ...spec.provider.headers, ...endpoint.headers }, apiKey, model: endpoint.model ?? spec.model };
+    return { api: endpoint.api, baseUrl: endpoint.baseUrl, headers: { ...spec.provider.headers, ...endpoint.headers }, apiKey, model: endpoint.model ?? spec.model };
   });
 }

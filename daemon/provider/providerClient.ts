@@ -1,13 +1,19 @@
-// One OpenAI-compatible endpoint: an undici Pool with keep-alive and timeouts, a deadline
-// for the whole call, a cap on the response size, and a classified outcome instead of a
-// thrown error, so the engine decides what each failure means in one place.
+// One endpoint: an undici Pool with keep-alive and timeouts, a deadline for the whole
+// call, a cap on the response size, and a classified outcome instead of a thrown error, so
+// the engine decides what each failure means in one place. The wire format (OpenAI chat
+// completions or Anthropic messages) is the endpoint's ProviderApi.
 import { Pool } from 'undici';
-import { z } from 'zod';
 import type { ChatRequestBody } from '../pipeline/requestBuilder';
-import { classifyHttpError, classifyTransportError, type CallError } from './errorClass';
-import { readRateLimitHeaders, readRetryAfterMs, type RateLimitSnapshot } from './rateLimitHeaders';
+import type { ProviderApiName } from '../spec/jobSpec';
+import { anthropicApi } from './anthropic/anthropicApi';
+import { classifyTransportError, type CallError } from './errorClass';
+import { openAiApi } from './openAiApi';
+import type { ProviderApi, Usage } from './providerApi';
+import { readRetryAfterMs, type RateLimitSnapshot } from './rateLimitHeaders';
 
 export interface EndpointConfig {
+  /** The wire format; OpenAI's when absent. */
+  api?: ProviderApiName;
   baseUrl: string;
   headers: Record<string, string>;
   /** Held in memory only. */
@@ -22,30 +28,9 @@ export interface ClientOptions {
   maxResponseBytes: number;
 }
 
-export interface Usage {
-  promptTokens: number;
-  completionTokens: number;
-}
-
 export type CallOutcome =
   | { ok: true; content: string; finishReason: string | null; usage: Usage | null; rateLimits: RateLimitSnapshot }
   | (CallError & { ok: false; usage: Usage | null; rateLimits: RateLimitSnapshot | null });
-
-const completionSchema = z.object({
-  choices: z
-    .array(
-      z.object({
-        message: z.object({ content: z.string().nullable().optional(), refusal: z.string().nullable().optional() }).loose(),
-        finish_reason: z.string().nullable().optional(),
-      }).loose(),
-    )
-    .min(1),
-  usage: z
-    .object({ prompt_tokens: z.number(), completion_tokens: z.number().optional() })
-    .loose()
-    .nullable()
-    .optional(),
-}).loose();
 
 class ResponseTooLargeError extends Error {
   override readonly name = 'ResponseTooLargeError';
@@ -54,13 +39,15 @@ class ResponseTooLargeError extends Error {
 export class ProviderClient {
   private readonly pool: Pool;
   private readonly path: string;
+  readonly api: ProviderApi;
 
   constructor(
     readonly endpoint: EndpointConfig,
     private readonly options: ClientOptions,
   ) {
     const url = new URL(endpoint.baseUrl);
-    this.path = `${url.pathname.replace(/\/$/, '')}/chat/completions`;
+    this.api = endpoint.api === 'anthropic' ? anthropicApi : openAiApi;
+    this.path = `${url.pathname.replace(/\/$/, '')}${this.api.path}`;
     this.pool = new Pool(url.origin, {
       connections: options.connections,
       connect: { timeout: options.connectTimeoutMs },
@@ -90,13 +77,12 @@ export class ProviderClient {
   }
 
   private async send(body: ChatRequestBody, signal: AbortSignal, combined: AbortSignal, timedOut: () => boolean): Promise<CallOutcome> {
-    const headers: Record<string, string> = { 'content-type': 'application/json', ...this.endpoint.headers };
-    if (this.endpoint.apiKey) headers.authorization = `Bearer ${this.endpoint.apiKey}`;
+    const headers: Record<string, string> = { 'content-type': 'application/json', ...this.endpoint.headers, ...this.api.headers(this.endpoint.apiKey) };
     let status: number;
     let text: string;
     let header: (name: string) => string | undefined;
     try {
-      const response = await this.pool.request({ path: this.path, method: 'POST', headers, body: JSON.stringify(body), signal: combined });
+      const response = await this.pool.request({ path: this.path, method: 'POST', headers, body: JSON.stringify(this.api.buildBody(body)), signal: combined });
       status = response.statusCode;
       header = (name) => {
         const value = response.headers[name];
@@ -114,7 +100,7 @@ export class ProviderClient {
       return { ok: false, ...classifyTransportError(error, this.endpoint.baseUrl), usage: null, rateLimits: null };
     }
 
-    const rateLimits = readRateLimitHeaders(header);
+    const rateLimits = this.api.readRateLimits(header);
     let json: unknown;
     try {
       json = JSON.parse(text);
@@ -122,27 +108,12 @@ export class ProviderClient {
       json = undefined;
     }
     if (status < 200 || status >= 300) {
-      const error = classifyHttpError(status, json, text, this.endpoint.baseUrl);
+      const error = this.api.classifyHttpError(status, json, text, this.endpoint.baseUrl);
       const retryAfterMs = readRetryAfterMs(header);
       return { ok: false, ...error, ...(retryAfterMs === undefined ? {} : { retryAfterMs }), usage: null, rateLimits };
     }
-    const parsed = completionSchema.safeParse(json);
-    if (!parsed.success) {
-      const what = json === undefined ? 'is not JSON' : 'has no choices';
-      return { ok: false, errorClass: 'bad_response', category: 'retry', message: `HTTP ${status} but the body ${what}: ${text.slice(0, 160)}`, usage: null, rateLimits };
-    }
-    const choice = parsed.data.choices[0];
-    const usage = parsed.data.usage
-      ? { promptTokens: parsed.data.usage.prompt_tokens, completionTokens: parsed.data.usage.completion_tokens ?? 0 }
-      : null;
-    const finishReason = choice.finish_reason ?? null;
-    if (finishReason === 'length') {
-      return { ok: false, errorClass: 'truncated', category: 'split', message: 'the answer was cut off at max_tokens (finish_reason "length")', usage, rateLimits };
-    }
-    if (finishReason === 'content_filter' || (choice.message.refusal && !choice.message.content)) {
-      return { ok: false, errorClass: 'content_filter', category: 'split', message: choice.message.refusal ?? 'the provider filtered the answer (finish_reason "content_filter")', usage, rateLimits };
-    }
-    return { ok: true, content: choice.message.content ?? '', finishReason, usage, rateLimits };
+    const answer = this.api.parseAnswer(status, json, text);
+    return { ...answer, rateLimits };
   }
 
   /**

@@ -12,6 +12,16 @@ export interface RateLimitSnapshot {
   /** Milliseconds until the request/token limit resets, from the moment of the response. */
   resetRequestsMs?: number;
   resetTokensMs?: number;
+  /**
+   * Anthropic limits input and output tokens separately (ITPM, OTPM); these stay undefined
+   * for providers with one token limit.
+   */
+  limitInputTokens?: number;
+  remainingInputTokens?: number;
+  resetInputTokensMs?: number;
+  limitOutputTokens?: number;
+  remainingOutputTokens?: number;
+  resetOutputTokensMs?: number;
 }
 
 const durationPart = /(\d+(?:\.\d+)?)(ms|h|m|s)/gy;
@@ -33,7 +43,7 @@ export function parseDurationMs(text: string | undefined): number | undefined {
   return consumed === trimmed.length && Number.isFinite(total) ? total : undefined;
 }
 
-function nonNegativeNumber(text: string | undefined): number | undefined {
+export function nonNegativeNumber(text: string | undefined): number | undefined {
   if (text === undefined || text.trim() === '') return undefined;
   const value = Number(text);
   return Number.isFinite(value) && value >= 0 ? value : undefined;

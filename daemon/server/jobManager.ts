@@ -258,7 +258,7 @@ export class JobManager {
   private holdKeys(spec: JobSpec, secrets: Record<string, string>): void {
     const { redactor, env } = this.options;
     for (const key of Object.values(secrets)) redactor.hold(key);
-    for (const endpoint of [spec.provider, ...spec.provider.fallbacks]) redactor.hold(env[endpoint.apiKeyEnv ?? spec.provider.apiKeyEnv]);
+    for (const endpoint of [spec.provider, ...spec.provider.fallbacks]) redactor.hold(env[endpoint.apiKeyEnv]);
   }
 
   private storedSpec(jobId: string): JobSpec {

@@ -83,10 +83,25 @@ export const sinkSchema = z.discriminatedUnion('type', [
     .strict(),
 ]);
 
+export const providerApiSchema = z
+  .enum(['openai', 'anthropic'])
+  .describe(
+    'The wire format: "openai" (chat completions, also what most other providers and local servers speak) or "anthropic" (the Messages API, natively).',
+  );
+
+/** What an endpoint of each API defaults to when the spec names neither a base URL nor a key variable. */
+const providerApiDefaults = {
+  openai: { baseUrl: 'https://api.openai.com/v1', apiKeyEnv: 'OPENAI_API_KEY' },
+  anthropic: { baseUrl: 'https://api.anthropic.com/v1', apiKeyEnv: 'ANTHROPIC_API_KEY' },
+} as const satisfies Record<z.infer<typeof providerApiSchema>, { baseUrl: string; apiKeyEnv: string }>;
+
 const endpointSchema = z
   .object({
-    baseUrl: z.url().describe('OpenAI-compatible base URL, e.g. https://api.openai.com/v1'),
-    apiKeyEnv: nonEmpty.optional().describe('Environment variable that holds the API key.'),
+    baseUrl: z.url().describe('Base URL, e.g. https://api.openai.com/v1 or https://api.anthropic.com/v1'),
+    api: providerApiSchema.optional().describe('This endpoint\'s wire format; defaults to provider.api.'),
+    apiKeyEnv: nonEmpty
+      .optional()
+      .describe("Environment variable that holds the API key; defaults to provider.apiKeyEnv (or, when this endpoint's api differs, that api's usual variable)."),
     headers: z.record(z.string(), z.string()).default({}),
     model: nonEmpty.optional().describe('Model name at this endpoint, when it differs.'),
   })
@@ -94,14 +109,20 @@ const endpointSchema = z
 
 export const providerSchema = z
   .object({
-    baseUrl: z.url().default('https://api.openai.com/v1'),
-    apiKeyEnv: nonEmpty.default('OPENAI_API_KEY').describe('Environment variable that holds the API key.'),
+    api: providerApiSchema.default('openai'),
+    baseUrl: z
+      .url()
+      .optional()
+      .describe('Defaults to https://api.openai.com/v1, or https://api.anthropic.com/v1 when api is "anthropic".'),
+    apiKeyEnv: nonEmpty
+      .optional()
+      .describe('Environment variable that holds the API key. Defaults to OPENAI_API_KEY, or ANTHROPIC_API_KEY when api is "anthropic".'),
     headers: z.record(z.string(), z.string()).default({}).describe('Extra request headers.'),
     structuredOutput: z
       .enum(['json_schema', 'json_object', 'none'])
       .default('json_schema')
       .describe(
-        'How the answer\'s form is enforced: response_format json_schema (OpenAI structured outputs), json_object (JSON mode), or none (the prompt alone) for providers without either.',
+        'How the answer\'s form is enforced: response_format json_schema (OpenAI structured outputs), json_object (JSON mode), or none (the prompt alone) for providers without either. The Anthropic API has no such field: there the schema is always in the system prompt and the answer is read from the text.',
       ),
     fallbacks: z.array(endpointSchema).default([]).describe('Endpoints used while the primary keeps failing.'),
     connectTimeoutMs: z.number().int().min(100).default(10_000),
@@ -109,7 +130,22 @@ export const providerSchema = z
     requestTimeoutMs: z.number().int().min(100).default(300_000).describe('Deadline for a whole request.'),
     maxResponseBytes: z.number().int().min(1024).default(16 * 1024 * 1024),
   })
-  .strict();
+  .strict()
+  // The defaults depend on `api`, so they are filled here rather than by .default(): every
+  // reader of a parsed spec then sees a base URL and a key variable for every endpoint.
+  .transform(({ baseUrl, apiKeyEnv, fallbacks, ...provider }) => {
+    const defaults = providerApiDefaults[provider.api];
+    const primaryKeyEnv = apiKeyEnv ?? defaults.apiKeyEnv;
+    return {
+      ...provider,
+      baseUrl: baseUrl ?? defaults.baseUrl,
+      apiKeyEnv: primaryKeyEnv,
+      fallbacks: fallbacks.map((endpoint) => {
+        const api = endpoint.api ?? provider.api;
+        return { ...endpoint, api, apiKeyEnv: endpoint.apiKeyEnv ?? (api === provider.api ? primaryKeyEnv : providerApiDefaults[api].apiKeyEnv) };
+      }),
+    };
+  });
 
 export const batchingSchema = z
   .object({
@@ -177,7 +213,11 @@ export const jobSpecSchema = z
     prices: z.record(z.string(), priceSchema).default({}).describe('Per-model price overrides.'),
     sink: sinkSchema.optional(),
   })
-  .strict();
+  .strict()
+  .refine((spec) => spec.temperature === undefined || spec.temperature <= 1 || (spec.provider.api !== 'anthropic' && spec.provider.fallbacks.every((endpoint) => endpoint.api !== 'anthropic')), {
+    message: 'the Anthropic API takes a temperature from 0 to 1',
+    path: ['temperature'],
+  });
 
 export type JobSpec = z.infer<typeof jobSpecSchema>;
 export type JobSpecInput = z.input<typeof jobSpecSchema>;
@@ -187,7 +227,8 @@ export type PostgresSourceSpec = z.infer<typeof postgresSourceSchema>;
 export type FileSourceSpec = z.infer<typeof fileSourceSchema>;
 export type SinkSpec = z.infer<typeof sinkSchema>;
 export type ProviderSpec = JobSpec['provider'];
-export type EndpointSpec = z.infer<typeof endpointSchema>;
+export type EndpointSpec = ProviderSpec['fallbacks'][number];
+export type ProviderApiName = z.infer<typeof providerApiSchema>;
 export type LimitsSpec = JobSpec['limits'];
 export type BatchingSpec = JobSpec['batching'];
 export type Price = z.infer<typeof priceSchema>;

@@ -32,7 +32,7 @@ function bpe(name: string, load: () => Encoding): Tokenizer {
 }
 
 /* eslint-disable @typescript-eslint/no-require-imports -- a lazy require is what defers loading the tables */
-const o200kTokenizer = bpe('o200k_base', () => require('gpt-tokenizer/encoding/o200k_base') as Encoding);
+export const o200kTokenizer = bpe('o200k_base', () => require('gpt-tokenizer/encoding/o200k_base') as Encoding);
 const cl100kTokenizer = bpe('cl100k_base', () => require('gpt-tokenizer/encoding/cl100k_base') as Encoding);
 /* eslint-enable @typescript-eslint/no-require-imports */
 

@@ -23,6 +23,7 @@ const optionFor: Record<FaultKind, keyof MockLlmOptionsInput> = {
   badJson: 'failBadJson',
   drop: 'failDrop',
   truncate: 'failTruncate',
+  overloaded: 'failOverloaded',
 };
 
 /** What the client saw, told apart only by what a client can observe. */
@@ -75,7 +76,8 @@ describe('mock LLM failure injection', () => {
     it(`injects ${kind} at about its configured rate (2000 requests at p = 0.1)`, async () => {
       const mock = await startMockLlm({ [optionFor[kind]]: 0.1 });
       try {
-        const outcomes = await run(mock, 2000, kind === 'hang' ? 64 : 16);
+        // Chat completions have no 529: an injected overload is seen as OpenAI's 503.
+        const outcomes = (await run(mock, 2000, kind === 'hang' ? 64 : 16)).map((outcome) => (kind === 'overloaded' && outcome === 'http503' ? 'overloaded' : outcome));
         const seen = outcomes.filter((outcome) => outcome === kind).length;
         assert.ok(seen >= 140 && seen <= 260, `${seen} of 2000`);
         assert.equal(outcomes.filter((outcome) => outcome !== kind && outcome !== 'ok').length, 0, 'no other fault');
@@ -85,7 +87,7 @@ describe('mock LLM failure injection', () => {
         assert.equal(stats.faults[kind], seen, 'the client saw every fault the server counted');
         assert.equal(stats.requests.total, 2000);
         const answered = stats.requests.byStatus[200] ?? 0;
-        const expectedAnswered = kind === 'http500' || kind === 'http503' || kind === 'reset' || kind === 'hang' ? 2000 - seen : 2000;
+        const expectedAnswered = kind === 'http500' || kind === 'http503' || kind === 'overloaded' || kind === 'reset' || kind === 'hang' ? 2000 - seen : 2000;
         assert.equal(answered, expectedAnswered);
         const intact = (2000 - seen) * records.length + (kind === 'drop' ? seen * (records.length - 1) : 0);
         assert.equal(stats.recordsAnswered, intact, 'cut or invalid answers answer no record');

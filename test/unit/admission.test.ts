@@ -177,3 +177,51 @@ describe('admission: the edges of the token bucket', () => {
     assert.ok(admittedAt !== null && admittedAt >= expected - 10 && admittedAt <= expected + 10, `admitted at ${admittedAt}, expected about ${expected}`);
   });
 });
+
+describe('admission: separate input and output token limits (Anthropic ITPM / OTPM)', () => {
+  it('learns both from headers and charges the prompt to one, the output allowance to the other', async () => {
+    const clock = new ManualClock();
+    const admission = new Admission({ largestRequestTokens: 1000, windowMs: 60_000, clock });
+    const first = await admission.acquire(900, undefined, { input: 800, output: 100 });
+    admission.observe(first, { limitInputTokens: 40_000, remainingInputTokens: 39_200, limitOutputTokens: 8000, remainingOutputTokens: 8000 });
+    admission.settle(first, 900, { input: 800, output: 40 });
+    // The output bucket (capacity 1000 here) is what holds a request with a large output allowance back.
+    let admitted = false;
+    void admission.acquire(1100, undefined, { input: 100, output: 1000 }).then(() => (admitted = true));
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(admitted, true, 'both buckets had room');
+    let second = false;
+    void admission.acquire(1100, undefined, { input: 100, output: 1000 }).then(() => (second = true));
+    clock.advance(1000);
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(second, false, 'the output bucket is empty: ~1000 output tokens refill in ~7.7 s at 8000 per minute');
+    clock.advance(8000);
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(second, true);
+  });
+
+  it('refuses a prompt that can never fit the input limit', async () => {
+    const clock = new ManualClock();
+    const admission = new Admission({ largestRequestTokens: 1000, windowMs: 60_000, clock });
+    const ticket = await admission.acquire(10, undefined, { input: 10, output: 0 });
+    admission.observe(ticket, { limitInputTokens: 500 });
+    await assert.rejects(admission.acquire(700, undefined, { input: 600, output: 100 }), (error: unknown) => error instanceof RequestTooLargeError && /600 tokens.*500 input tokens per minute/.test(error.message));
+  });
+
+  it('a 529 pause holds everything for its time but leaves the buckets as they were', async () => {
+    const clock = new ManualClock();
+    const admission = new Admission({ rpm: 600, largestRequestTokens: 1, windowMs: 60_000, clock });
+    const before = admission.headroom().requests?.available;
+    admission.pauseFor(1000);
+    assert.equal(admission.headroom().requests?.available, before, 'nothing drained');
+    assert.ok(admission.headroom().holdMs >= 1000);
+    let admitted = false;
+    void admission.acquire(1).then(() => (admitted = true));
+    clock.advance(900);
+    await Promise.resolve();
+    assert.equal(admitted, false);
+    clock.advance(200);
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(admitted, true);
+  });
+});

@@ -172,6 +172,7 @@ describe('mock LLM fault draws', () => {
       badJson: 0.08,
       drop: 0.1,
       truncate: 0.1,
+      overloaded: 0,
     };
     for (const kind of faultKinds) {
       const rate = (counts.get(kind) ?? 0) / draws;

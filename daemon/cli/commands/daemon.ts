@@ -60,7 +60,7 @@ export async function connectOrStartDaemon(stateDir: string): Promise<{ daemon: 
 export function keysFromEnvironment(spec: JobSpec, env: Readonly<Record<string, string | undefined>>): Record<string, string> {
   const keys: Record<string, string> = {};
   for (const endpoint of [spec.provider, ...spec.provider.fallbacks]) {
-    const key = env[endpoint.apiKeyEnv ?? spec.provider.apiKeyEnv];
+    const key = env[endpoint.apiKeyEnv];
     if (key) keys[endpoint.baseUrl] = key;
   }
   return keys;

@@ -25,6 +25,8 @@ const flags: readonly Flag[] = [
   { flag: 'jitter', key: 'jitter', kind: 'number', value: 'F', help: 'latency varies by ± this fraction (0..1)' },
   { flag: 'rpm', key: 'rpm', kind: 'number', value: 'N', help: 'requests admitted per sliding window; else 429', unset: 'unlimited' },
   { flag: 'tpm', key: 'tpm', kind: 'number', value: 'N', help: 'tokens (prompt + max_tokens) admitted per window; else 429', unset: 'unlimited' },
+  { flag: 'itpm', key: 'itpm', kind: 'number', value: 'N', help: 'input tokens per window on /v1/messages; else 429', unset: 'unlimited' },
+  { flag: 'otpm', key: 'otpm', kind: 'number', value: 'N', help: 'output tokens per window on /v1/messages; else 429', unset: 'unlimited' },
   { flag: 'window-ms', key: 'windowMs', kind: 'number', value: 'MS', help: 'length of the rate-limit window' },
   { flag: 'no-ratelimit-headers', key: 'rateLimitHeaders', kind: 'off', help: 'do not send x-ratelimit-* headers' },
   { flag: 'context', key: 'context', kind: 'number', value: 'N', help: 'context length; prompt + max_tokens above it → 400', unset: 'unlimited' },
@@ -37,6 +39,9 @@ const flags: readonly Flag[] = [
   { flag: 'fail-badjson', key: 'failBadJson', kind: 'number', value: 'P', help: 'probability the content is cut mid-way (invalid JSON)' },
   { flag: 'fail-drop', key: 'failDrop', kind: 'number', value: 'P', help: "probability one record's result is missing" },
   { flag: 'fail-truncate', key: 'failTruncate', kind: 'number', value: 'P', help: 'probability of finish_reason "length", content cut' },
+  { flag: 'fail-overloaded', key: 'failOverloaded', kind: 'number', value: 'P', help: 'probability of 529 overloaded_error (503 on chat completions)' },
+  { flag: 'batch-processing-ms', key: 'batchProcessingMs', kind: 'number', value: 'MS', help: 'how long a message batch stays in_progress' },
+  { flag: 'batch-expire', key: 'batchExpire', kind: 'number', value: 'P', help: 'probability a message batch request ends "expired"' },
   { flag: 'seed', key: 'seed', kind: 'number', value: 'N', help: 'seed the fault and jitter draws (repeatable runs)', unset: 'random' },
   { flag: 'no-record-counts', key: 'trackRecords', kind: 'off', help: 'do not count answers per record id (saves memory)' },
 ];
@@ -56,7 +61,8 @@ function usage(): string {
   return `drover mock-llm [options]
 
 A local OpenAI-compatible LLM server for demos, tests and benchmarks. It answers
-POST /v1/chat/completions (plain and stream: true) and GET /v1/models as a
+POST /v1/chat/completions (plain and stream: true), GET /v1/models, Anthropic's
+POST /v1/messages and its Message Batches (/v1/messages/batches) as a
 deterministic "analyst model": the records in the last user message
 ({"records":[{"id","input"}]}, or the whole text as record "1") get a sentiment
 from English and Japanese word lists, shaped by response_format json_schema.
