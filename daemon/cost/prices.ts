@@ -51,6 +51,25 @@ export function priceFor(model: string, overrides: Readonly<Record<string, Price
   return entry ? { inputPerMTok: entry.inputPerMTok, outputPerMTok: entry.outputPerMTok } : undefined;
 }
 
+/**
+ * The batch APIs' price is a fixed share of the online one. OpenAI: "50% cost discount
+ * compared to synchronous APIs" (platform.openai.com/docs/guides/batch, checked 2026-11-28);
+ * Anthropic's Message Batches also bill 50% of the standard price
+ * (docs.anthropic.com/en/docs/build-with-claude/batch-processing, checked 2026-11-28).
+ * Spec and settings overrides are online prices: the discount applies to them too.
+ */
+export const batchDiscount = { factor: 0.5, source: 'platform.openai.com/docs/guides/batch', checked: '2026-11-28' } as const;
+
+export function batchPrice(price: Price | undefined): Price | undefined {
+  return price && { inputPerMTok: price.inputPerMTok * batchDiscount.factor, outputPerMTok: price.outputPerMTok * batchDiscount.factor };
+}
+
+/** The price a job pays: the online price, or the batch price in batch mode. */
+export function priceForMode(model: string, overrides: Readonly<Record<string, Price>>, mode: 'online' | 'batch'): Price | undefined {
+  const price = priceFor(model, overrides);
+  return mode === 'batch' ? batchPrice(price) : price;
+}
+
 export function costUsd(price: Price | undefined, promptTokens: number, completionTokens: number): number {
   if (!price) return 0;
   return (promptTokens * price.inputPerMTok + completionTokens * price.outputPerMTok) / 1_000_000;
