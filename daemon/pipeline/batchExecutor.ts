@@ -9,7 +9,8 @@ import { RequestTooLargeError, type Admission, type Ticket } from '../limits/adm
 import type { Budget } from '../limits/budget';
 import type { Clock } from '../limits/clock';
 import type { EndpointRouter, Route } from '../provider/endpointRouter';
-import type { CallOutcome, Usage } from '../provider/providerClient';
+import type { Usage } from '../provider/completionBody';
+import type { CallOutcome } from '../provider/providerClient';
 import { parseBatchAnswer } from './answerParser';
 import type { InFlight } from './inFlight';
 import { backoffMs } from './backoff';

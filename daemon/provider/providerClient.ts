@@ -2,9 +2,9 @@
 // for the whole call, a cap on the response size, and a classified outcome instead of a
 // thrown error, so the engine decides what each failure means in one place.
 import { Pool } from 'undici';
-import { z } from 'zod';
 import type { ChatRequestBody } from '../pipeline/requestBuilder';
-import { classifyHttpError, classifyTransportError, type CallError } from './errorClass';
+import { readCompletion, type Usage } from './completionBody';
+import { classifyTransportError, type CallError } from './errorClass';
 import { readRateLimitHeaders, readRetryAfterMs, type RateLimitSnapshot } from './rateLimitHeaders';
 
 export interface EndpointConfig {
@@ -22,30 +22,9 @@ export interface ClientOptions {
   maxResponseBytes: number;
 }
 
-export interface Usage {
-  promptTokens: number;
-  completionTokens: number;
-}
-
 export type CallOutcome =
   | { ok: true; content: string; finishReason: string | null; usage: Usage | null; rateLimits: RateLimitSnapshot }
   | (CallError & { ok: false; usage: Usage | null; rateLimits: RateLimitSnapshot | null });
-
-const completionSchema = z.object({
-  choices: z
-    .array(
-      z.object({
-        message: z.object({ content: z.string().nullable().optional(), refusal: z.string().nullable().optional() }).loose(),
-        finish_reason: z.string().nullable().optional(),
-      }).loose(),
-    )
-    .min(1),
-  usage: z
-    .object({ prompt_tokens: z.number(), completion_tokens: z.number().optional() })
-    .loose()
-    .nullable()
-    .optional(),
-}).loose();
 
 class ResponseTooLargeError extends Error {
   override readonly name = 'ResponseTooLargeError';
@@ -121,28 +100,13 @@ export class ProviderClient {
     } catch {
       json = undefined;
     }
+    const outcome = readCompletion(status, json, text, this.endpoint.baseUrl);
+    if (outcome.ok) return { ...outcome, rateLimits };
     if (status < 200 || status >= 300) {
-      const error = classifyHttpError(status, json, text, this.endpoint.baseUrl);
       const retryAfterMs = readRetryAfterMs(header);
-      return { ok: false, ...error, ...(retryAfterMs === undefined ? {} : { retryAfterMs }), usage: null, rateLimits };
+      return { ...outcome, ...(retryAfterMs === undefined ? {} : { retryAfterMs }), rateLimits };
     }
-    const parsed = completionSchema.safeParse(json);
-    if (!parsed.success) {
-      const what = json === undefined ? 'is not JSON' : 'has no choices';
-      return { ok: false, errorClass: 'bad_response', category: 'retry', message: `HTTP ${status} but the body ${what}: ${text.slice(0, 160)}`, usage: null, rateLimits };
-    }
-    const choice = parsed.data.choices[0];
-    const usage = parsed.data.usage
-      ? { promptTokens: parsed.data.usage.prompt_tokens, completionTokens: parsed.data.usage.completion_tokens ?? 0 }
-      : null;
-    const finishReason = choice.finish_reason ?? null;
-    if (finishReason === 'length') {
-      return { ok: false, errorClass: 'truncated', category: 'split', message: 'the answer was cut off at max_tokens (finish_reason "length")', usage, rateLimits };
-    }
-    if (finishReason === 'content_filter' || (choice.message.refusal && !choice.message.content)) {
-      return { ok: false, errorClass: 'content_filter', category: 'split', message: choice.message.refusal ?? 'the provider filtered the answer (finish_reason "content_filter")', usage, rateLimits };
-    }
-    return { ok: true, content: choice.message.content ?? '', finishReason, usage, rateLimits };
+    return { ...outcome, rateLimits };
   }
 
   /**
