@@ -1,6 +1,8 @@
 // The state one running mock shares between its routes.
 import { randomBytes } from 'node:crypto';
+import { BatchStore } from './batchStore';
 import { FaultInjector } from './faults';
+import { FileStore } from './fileStore';
 import { type MockLlmOptions } from './options';
 import { RateLimiter } from './rateLimiter';
 import { StatsCollector } from './stats';
@@ -10,6 +12,8 @@ export class MockContext {
   readonly limiter: RateLimiter;
   readonly faults: FaultInjector;
   readonly stats: StatsCollector;
+  readonly files = new FileStore();
+  readonly batches: BatchStore;
   /** Aborted when the server stops, to cut latency sleeps and streams short. */
   readonly stopping = new AbortController();
   /** Admitted requests since start, for --quota-after (not reset with the stats). */
@@ -25,6 +29,7 @@ export class MockContext {
     this.limiter = new RateLimiter(options, now);
     this.faults = new FaultInjector(options);
     this.stats = new StatsCollector(options.windowMs, options.trackRecords);
+    this.batches = new BatchStore(this, this.files);
   }
 
   nextId(prefix: string): string {

@@ -3,6 +3,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { type AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
+import { routeBatchApi } from './batchRoutes';
 import { handleChatCompletion } from './chatCompletions';
 import { ApiError, invalidApiKey, invalidUrl } from './errors';
 import { readJsonBody, sendError, sendJson } from './httpIo';
@@ -33,6 +34,7 @@ async function routeApi(context: MockContext, request: IncomingMessage, response
     if (presented !== apiKey) throw invalidApiKey(presented);
   }
   const method = request.method ?? 'GET';
+  if (await routeBatchApi(context, request, response, method, new URL(request.url ?? '/', 'http://mock.invalid'))) return;
   if (method === 'POST' && path === '/v1/chat/completions') {
     await handleChatCompletion(context, request, response, await readJsonBody(request));
   } else if (method === 'GET' && path === '/v1/models') {

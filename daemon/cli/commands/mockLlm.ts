@@ -38,6 +38,11 @@ const flags: readonly Flag[] = [
   { flag: 'fail-drop', key: 'failDrop', kind: 'number', value: 'P', help: "probability one record's result is missing" },
   { flag: 'fail-truncate', key: 'failTruncate', kind: 'number', value: 'P', help: 'probability of finish_reason "length", content cut' },
   { flag: 'seed', key: 'seed', kind: 'number', value: 'N', help: 'seed the fault and jitter draws (repeatable runs)', unset: 'random' },
+  { flag: 'batch-delay-ms', key: 'batchDelayMs', kind: 'number', value: 'MS', help: 'time a batch takes from validating to completed' },
+  { flag: 'batch-fail-line', key: 'batchFailLine', kind: 'number', value: 'P', help: 'probability a batch line fails (error file)' },
+  { flag: 'batch-expire-first', key: 'batchExpireFirst', kind: 'number', value: 'N', help: 'the first N batches expire, half their lines unanswered' },
+  { flag: 'batch-max-requests', key: 'batchMaxRequests', kind: 'number', value: 'N', help: 'requests a batch input file may hold' },
+  { flag: 'batch-max-file-bytes', key: 'batchMaxFileBytes', kind: 'number', value: 'N', help: 'bytes a batch input file may have' },
   { flag: 'no-record-counts', key: 'trackRecords', kind: 'off', help: 'do not count answers per record id (saves memory)' },
 ];
 
@@ -56,7 +61,8 @@ function usage(): string {
   return `drover mock-llm [options]
 
 A local OpenAI-compatible LLM server for demos, tests and benchmarks. It answers
-POST /v1/chat/completions (plain and stream: true) and GET /v1/models as a
+POST /v1/chat/completions (plain and stream: true), GET /v1/models and the
+Batch API (/v1/files, /v1/batches: batches complete after --batch-delay-ms) as a
 deterministic "analyst model": the records in the last user message
 ({"records":[{"id","input"}]}, or the whole text as record "1") get a sentiment
 from English and Japanese word lists, shaped by response_format json_schema.
