@@ -83,7 +83,10 @@ export class BatchModeRun {
     const stop = this.runner.signals.stop;
     while (!this.runner.stopping) {
       await this.guard(() => this.parts.submitter.recover(stop));
-      while (!this.runner.stopping && (await this.submit(false)) === 'submitted');
+      // While batches are open, more of their lines may come back to send again: only full
+      // files go now, and the rest waits for the last batch to end (no trickle of tiny batches).
+      const fullOnly = this.batches.openSubmissions().length > 0;
+      while (!this.runner.stopping && (await this.submit(fullOnly)) === 'submitted');
       this.startOnlineRound();
       const open = this.batches.openSubmissions();
       if (open.length === 0) {
