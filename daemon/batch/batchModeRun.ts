@@ -59,11 +59,16 @@ export class BatchModeRun {
       // Reserve what batches left running by an earlier run may still cost.
       for (const submission of this.batches.openSubmissions()) this.parts.budget.tryReserve(submission.reservedUsd);
       await this.guard(() => this.parts.submitter.recover(stop));
+      let stagedAtLastTry = 0;
       await stageSource(
         {
           ...this.parts,
           reportError: (note) => this.runner.reportError(note),
-          staged: async () => {
+          // A full file can only be waiting once a file's worth more was staged: planning
+          // after every chunk would read the waiting records again and again.
+          staged: async (count) => {
+            if (count - stagedAtLastTry < this.parts.submitter.recordsPerFile) return;
+            stagedAtLastTry = count;
             while (!this.runner.stopping && (await this.submit(true)) === 'submitted');
           },
         },

@@ -33,6 +33,10 @@ export type SubmitResult = 'submitted' | 'nothing' | 'budget';
 export class BatchSubmitter {
   constructor(private readonly parts: SubmitterParts) {}
 
+  get recordsPerFile(): number {
+    return this.parts.planner.recordsPerFile;
+  }
+
   /**
    * Submits one file of waiting records. With `fullOnly`, only when a whole file's worth is
    * waiting (while the source is still being read, so files are as large as allowed).
