@@ -136,7 +136,7 @@ export class BatchModeRun {
         this.runner.log('warn', `batch ${state.id} ended ${state.status}${why}; its unanswered records go again`);
       }
       const tally = await joiner.join(api, { ...submission, status: state.status }, stop);
-      budget.settle(submission.reservedUsd, 0);
+      budget.settle(submission.reservedUsd, tally.costUsd);
       this.runner.log('info', `batch ${state.id} ${state.status}: joined ${formatCount(tally.done)} records, ${formatCount(tally.again)} to send again`);
       joined = true;
     }

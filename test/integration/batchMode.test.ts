@@ -149,6 +149,21 @@ describe('batch mode against the mock Batch API', () => {
     });
   });
 
+  it('pauses before a file would pass the budget, and a resume with a larger budget finishes', async () => {
+    await withFixture(2000, { batchDelayMs: 100, seed: 8 }, async (fixture) => {
+      const batch = { maxRequestsPerFile: 10, ...fastBatches };
+      const tight = await new JobRunner(fixture.spec({ cache: false, mode: 'batch', batch, limits: { budgetUsd: 0.02 } }), { stateDir: fixture.stateDir }).run();
+      assert.equal(tight.status, 'paused');
+      assert.match(tight.statusReason ?? '', /budget/);
+      const created = fixture.mock.stats().batches.created;
+      assert.ok(created > 0 && created < 10, `batches created under the budget: ${created}`);
+      const resumed = await new JobRunner(fixture.spec({ cache: false, mode: 'batch', batch, limits: { budgetUsd: 10 } }), { stateDir: fixture.stateDir }).run();
+      assert.equal(resumed.status, 'done', resumed.statusReason ?? '');
+      assertJoinedExactlyOnce(fixture, 2000);
+      assert.equal(fixture.mock.stats().batches.created, 10, 'the batches made before the pause were joined, not made again');
+    });
+  });
+
   it('cancel cancels the batches at the provider; a re-run joins what they answered and sends the rest', async () => {
     await withFixture(1000, { batchDelayMs: 3000, seed: 7 }, async (fixture) => {
       const spec = fixture.spec({ cache: false, mode: 'batch', batch: { maxRequestsPerFile: 10, pollIntervalMs: 30 } });
