@@ -124,7 +124,8 @@ export class JobRunner {
     try {
       const previous = ledger.job();
       const resumable = previous && (previous.status === 'running' || previous.status === 'paused');
-      const after = resumable && previous.watermarkConfigHash === hash ? (previous.watermark ?? undefined) : undefined;
+      // Batch mode keeps no watermark: each run reads the whole source (see daemon/batch/).
+      const after = spec.mode === 'online' && resumable && previous.watermarkConfigHash === hash ? (previous.watermark ?? undefined) : undefined;
       ledger.upsertJob(spec.name, JSON.stringify(spec), hash);
       if (!after) ledger.clearWatermark();
       ledger.setStatus('running', null);
