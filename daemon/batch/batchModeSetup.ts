@@ -8,7 +8,7 @@ import type { ResolvedEndpoint } from '../pipeline/jobSetup';
 import type { JobRunner } from '../pipeline/jobRunner';
 import type { OutputValidator } from '../pipeline/outputSchema';
 import type { RequestBuilder } from '../pipeline/requestBuilder';
-import { BatchFilePlanner } from './batchFilePlanner';
+import { BatchFileWriter } from './batchFileWriter';
 import { BatchJoiner } from './batchJoiner';
 import { BatchModeRun, type BatchRunParts } from './batchModeRun';
 import { BatchSubmitter } from './batchSubmitter';
@@ -27,23 +27,24 @@ export function createBatchModeRun(runner: JobRunner, inputs: BatchModeInputs): 
   const api = new OpenAiBatchApi(endpoint, spec.provider.requestTimeoutMs);
   const price = batchPrice(priceFor(endpoint.model, spec.prices));
   const maxOutputTokens = (records: number) => executor.maxOutputTokens(records, 1);
-  const planner = new BatchFilePlanner(
+  const writer = new BatchFileWriter({
     builder,
-    endpoint.model,
+    model: endpoint.model,
+    price,
     maxOutputTokens,
-    {
+    encodeLine: (customId, body) => api.encodeLine(customId, body),
+    limits: {
       // The spec may ask for smaller files than the provider allows, never larger.
       maxRequestsPerFile: Math.min(spec.batch.maxRequestsPerFile, api.limits.maxRequestsPerFile),
       maxBytesPerFile: Math.min(spec.batch.maxBytesPerFile, api.limits.maxBytesPerFile),
       recordsPerRequest: spec.batching.recordsPerRequest,
       maxPromptTokens: spec.batching.maxPromptTokens,
     },
-    (customId, body) => api.encodeLine(customId, body),
-  );
+  });
   const batches = ledger.batches();
   const reportError = runner.reportError.bind(runner);
   const submitter = new BatchSubmitter({
-    api, batches, planner, builder, budget, price, maxOutputTokens,
+    api, batches, writer, budget,
     directory: join(jobDirectory(inputs.stateDir, spec.name), 'batch-input'),
     completionWindow: spec.batch.completionWindow,
     maxSubmissions: spec.batch.maxSubmissions,

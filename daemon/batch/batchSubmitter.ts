@@ -5,26 +5,20 @@
 // submits the same records twice.
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { costUsd } from '../cost/prices';
 import type { BatchLedger, SubmissionRow } from '../ledger/batchLedger';
 import type { Budget } from '../limits/budget';
-import type { RequestBuilder } from '../pipeline/requestBuilder';
-import type { Price } from '../spec/jobSpec';
 import type { BatchApi } from './batchApi';
-import { writeBatchFile, type BatchFilePlanner } from './batchFilePlanner';
+import type { BatchFileWriter, WrittenFile } from './batchFileWriter';
 
 export interface SubmitterParts {
   api: BatchApi;
   batches: BatchLedger;
-  planner: BatchFilePlanner;
-  builder: RequestBuilder;
+  writer: BatchFileWriter;
   budget: Budget;
-  price: Price | undefined;
   /** Where input files are written before upload (the job's folder). */
   directory: string;
   completionWindow: string;
   maxSubmissions: number;
-  maxOutputTokens(records: number): number;
   log(level: 'info' | 'warn', message: string): void;
 }
 
@@ -34,42 +28,44 @@ export class BatchSubmitter {
   constructor(private readonly parts: SubmitterParts) {}
 
   get recordsPerFile(): number {
-    return this.parts.planner.recordsPerFile;
+    return this.parts.writer.recordsPerFile;
   }
 
   /**
    * Submits one file of waiting records. With `fullOnly`, only when a whole file's worth is
-   * waiting (while the source is still being read, so files are as large as allowed).
+   * waiting (while the source is read or batches are open, so files are as large as allowed).
    */
   async submitOne(signal: AbortSignal, fullOnly: boolean): Promise<SubmitResult> {
-    const { batches, planner, budget, api } = this.parts;
-    const waiting = batches.waiting(this.parts.maxSubmissions, 0, planner.recordsPerFile);
-    if (waiting.length === 0) return 'nothing';
-    const plan = planner.plan(waiting);
-    if (fullOnly && !plan.full) return 'nothing';
-    const worstCase = plan.lines.reduce(
-      (sum, line) => sum + costUsd(this.parts.price, this.parts.builder.promptTokens(line.records.map((record) => ({ key: record.key, json: record.wireJson, tokens: record.tokens }))), this.parts.maxOutputTokens(line.records.length)),
-      0,
-    );
-    if (!budget.tryReserve(worstCase)) return 'budget';
-    const { id, customIds } = batches.createSubmission(plan.lines.map((line) => line.records.map((record) => record.key)), worstCase);
+    const { batches, writer, budget, api, maxSubmissions } = this.parts;
+    const eligible = batches.eligibleCount(maxSubmissions);
+    if (eligible === 0 || (fullOnly && eligible < writer.recordsPerFile)) return 'nothing';
+    const id = batches.openSubmission();
     await mkdir(this.parts.directory, { recursive: true, mode: 0o700 });
     const path = join(this.parts.directory, `batch-input-${id}.jsonl`);
     let inputFileId: string;
+    let file: WrittenFile;
     try {
-      await writeBatchFile(path, plan.lines, customIds, (customId, body) => api.encodeLine(customId, body));
-      inputFileId = await api.upload(path, signal);
+      file = await writer.write(path, id, batches, maxSubmissions);
+      if (file.lines === 0 || !budget.tryReserve(file.worstCaseUsd)) {
+        batches.dropSubmission(id);
+        return file.lines === 0 ? 'nothing' : 'budget';
+      }
+      batches.setSize(id, file.lines, file.records, file.worstCaseUsd);
+      try {
+        inputFileId = await api.upload(path, signal);
+      } catch (error) {
+        budget.settle(file.worstCaseUsd, 0);
+        throw error;
+      }
       batches.setInputFile(id, inputFileId);
     } catch (error) {
       // Nothing reached the provider that a batch could come from: the records wait again.
       batches.dropSubmission(id);
-      budget.settle(worstCase, 0);
       throw error;
     } finally {
       await rm(path, { force: true });
     }
-    const records = plan.lines.reduce((sum, line) => sum + line.records.length, 0);
-    await this.create({ id, inputFileId, providerBatchId: null, status: 'uploading', lines: plan.lines.length, records, completed: 0, failed: 0, reservedUsd: worstCase }, signal);
+    await this.create({ id, inputFileId, providerBatchId: null, status: 'uploading', lines: file.lines, records: file.records, completed: 0, failed: 0, reservedUsd: file.worstCaseUsd }, signal);
     return 'submitted';
   }
 

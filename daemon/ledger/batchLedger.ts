@@ -99,9 +99,11 @@ export class BatchLedger {
          WHERE batch_records.submission_id IS NULL AND batch_records.input_hash IS NOT excluded.input_hash`,
       ),
       staged: db.prepare<[string], { input_hash: string }>('SELECT input_hash FROM batch_records WHERE key = ?'),
-      waiting: db.prepare<[number, number, number], RecordDbRow>(
-        'SELECT * FROM batch_records WHERE submission_id IS NULL AND submissions < ? AND ordinal > ? ORDER BY ordinal LIMIT ?',
+      waiting: db.prepare<[number, number, number, string, number], RecordDbRow>(
+        `SELECT * FROM batch_records WHERE submission_id IS NULL AND submissions < ? AND (ordinal > ? OR (ordinal = ? AND key > ?))
+         ORDER BY ordinal, key LIMIT ?`,
       ),
+      eligible: db.prepare<[number], { n: number }>('SELECT count(*) AS n FROM batch_records WHERE submission_id IS NULL AND submissions < ?'),
       exhausted: db.prepare<[number, number], RecordDbRow>(
         'SELECT * FROM batch_records WHERE submission_id IS NULL AND submissions >= ? ORDER BY ordinal LIMIT ?',
       ),
@@ -119,7 +121,7 @@ export class BatchLedger {
       ),
       insertSubmission: db.prepare(
         `INSERT INTO batch_submissions (status, lines, records, reserved_usd, created_at, updated_at)
-         VALUES ('uploading', @lines, @records, @reservedUsd, @now, @now)`,
+         VALUES ('uploading', 0, 0, 0, @now, @now)`,
       ),
       update: db.prepare(
         `UPDATE batch_submissions SET status = @status, completed = @completed, failed = @failed, updated_at = @now WHERE id = @id`,
@@ -139,9 +141,14 @@ export class BatchLedger {
     return this.statements.staged.get(key)?.input_hash;
   }
 
-  /** Records waiting for a batch that may still be sent in one, in read order. */
-  waiting(maxSubmissions: number, afterOrdinal: number, limit: number): BatchRecordRow[] {
-    return this.statements.waiting.all(maxSubmissions, afterOrdinal, limit).map(toRecord);
+  /** Records waiting for a batch that may still be sent in one, in read order, after `after`. */
+  waiting(maxSubmissions: number, after: { ordinal: number; key: string }, limit: number): BatchRecordRow[] {
+    return this.statements.waiting.all(maxSubmissions, after.ordinal, after.ordinal, after.key, limit).map(toRecord);
+  }
+
+  /** How many records wait for a batch that may still be sent in one. */
+  eligibleCount(maxSubmissions: number): number {
+    return this.statements.eligible.get(maxSubmissions)?.n ?? 0;
   }
 
   /** Records waiting after `maxSubmissions` batches: they go through the online path. */
@@ -150,20 +157,26 @@ export class BatchLedger {
   }
 
   /**
-   * Creates a submission for these lines (the keys of each) and assigns their records to it,
-   * durably, before anything is uploaded: a crash then leaves a submission to find or undo.
+   * Starts a submission, durably, before its file is written or uploaded: a crash then
+   * leaves a submission to find (its batch), finish (create it) or undo (drop it).
    */
-  createSubmission(lines: readonly (readonly string[])[], reservedUsd: number): { id: number; customIds: string[] } {
-    return this.db.transaction(() => {
-      const records = lines.reduce((sum, keys) => sum + keys.length, 0);
-      const id = Number(this.statements.insertSubmission.run({ lines: lines.length, records, reservedUsd, now: now() }).lastInsertRowid);
-      const customIds = lines.map((keys, index) => {
-        const customId = customIdOf(id, index);
-        for (const key of keys) this.statements.assign.run({ submissionId: id, customId, key });
-        return customId;
-      });
-      return { id, customIds };
+  openSubmission(): number {
+    return Number(this.statements.insertSubmission.run({ now: now() }).lastInsertRowid);
+  }
+
+  /** Puts records in lines of a submission, as each line is written to its file. */
+  assign(submissionId: number, lines: readonly { customId: string; keys: readonly string[] }[]): void {
+    this.db.transaction(() => {
+      for (const line of lines) {
+        for (const key of line.keys) this.statements.assign.run({ submissionId, customId: line.customId, key });
+      }
     })();
+  }
+
+  setSize(id: number, lines: number, records: number, reservedUsd: number): void {
+    this.db
+      .prepare('UPDATE batch_submissions SET lines = ?, records = ?, reserved_usd = ?, updated_at = ? WHERE id = ?')
+      .run(lines, records, reservedUsd, now(), id);
   }
 
   setInputFile(id: number, inputFileId: string): void {

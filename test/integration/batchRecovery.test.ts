@@ -5,9 +5,10 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { BatchFilePlanner } from '../../daemon/batch/batchFilePlanner';
+import { BatchFileWriter } from '../../daemon/batch/batchFileWriter';
 import { BatchSubmitter } from '../../daemon/batch/batchSubmitter';
 import { OpenAiBatchApi } from '../../daemon/batch/openAiBatchApi';
+import { customIdOf } from '../../daemon/ledger/batchLedger';
 import { Ledger } from '../../daemon/ledger/ledger';
 import { Budget } from '../../daemon/limits/budget';
 import { startMockLlm } from '../../daemon/mockLlm/server';
@@ -36,27 +37,34 @@ describe('batch submission recovery', () => {
         return api.upload(path, AbortSignal.timeout(5000));
       };
 
+      const submission = (keys: string[]) => {
+        const id = batches.openSubmission();
+        batches.assign(id, [{ customId: customIdOf(id, 0), keys }]);
+        batches.setSize(id, 1, keys.length, 0);
+        return { id, customId: customIdOf(id, 0) };
+      };
       // 1: uploaded and created, but killed before the batch id was saved.
-      const first = batches.createSubmission([['k0', 'k1']], 0);
-      const firstFile = await uploadLine(['k0', 'k1'], first.customIds[0]);
+      const first = submission(['k0', 'k1']);
+      const firstFile = await uploadLine(['k0', 'k1'], first.customId);
       batches.setInputFile(first.id, firstFile);
       const lost = await api.create(firstFile, '24h', AbortSignal.timeout(5000));
       // 2: uploaded, killed before the batch was created.
-      const second = batches.createSubmission([['k2', 'k3']], 0);
-      batches.setInputFile(second.id, await uploadLine(['k2', 'k3'], second.customIds[0]));
+      const second = submission(['k2', 'k3']);
+      batches.setInputFile(second.id, await uploadLine(['k2', 'k3'], second.customId));
       // 3: saved, killed before anything was uploaded.
-      batches.createSubmission([['k4', 'k5']], 0);
+      submission(['k4', 'k5']);
       assert.equal(mock.stats().batches.created, 1);
 
-      const planner = new BatchFilePlanner(builder, spec.model, () => 100, { maxRequestsPerFile: 10, maxBytesPerFile: 1_000_000, recordsPerRequest: 2, maxPromptTokens: 6000 }, encode);
+      const writer = new BatchFileWriter({
+        builder, model: spec.model, price: undefined, maxOutputTokens: () => 100, encodeLine: encode,
+        limits: { maxRequestsPerFile: 10, maxBytesPerFile: 1_000_000, recordsPerRequest: 2, maxPromptTokens: 6000 },
+      });
       const submitter = new BatchSubmitter({
-        api, batches, planner, builder,
+        api, batches, writer,
         budget: new Budget(undefined, 0),
-        price: undefined,
         directory: join(dir, 'batch-input'),
         completionWindow: '24h',
         maxSubmissions: 3,
-        maxOutputTokens: () => 100,
         log: () => undefined,
       });
       await submitter.recover(AbortSignal.timeout(5000));
@@ -68,7 +76,7 @@ describe('batch submission recovery', () => {
       const stats = mock.stats().batches;
       assert.equal(stats.created, 2, 'one batch created in recovery, none twice');
       assert.equal(stats.filesUploaded, 2, 'nothing uploaded again');
-      const waiting = batches.waiting(3, 0, 100);
+      const waiting = batches.waiting(3, { ordinal: 0, key: '' }, 100);
       assert.deepEqual(waiting.map((record) => [record.key, record.submissions]), [['k4', 0], ['k5', 0]]);
     } finally {
       ledger.close();
