@@ -64,8 +64,8 @@ export class BatchModeRun {
         {
           ...this.parts,
           reportError: (note) => this.runner.reportError(note),
-          // A full file can only be waiting once a file's worth more was staged: planning
-          // after every chunk would read the waiting records again and again.
+          // A full file can only be waiting once a file's worth more was staged: counting the
+          // waiting records after every chunk would scan them again and again.
           staged: async (count) => {
             if (count - stagedAtLastTry < this.parts.submitter.recordsPerFile) return;
             stagedAtLastTry = count;
