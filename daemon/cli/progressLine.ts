@@ -17,6 +17,7 @@ export function progressLine(progress: JobProgress, currency: Currency): string 
     formatCost(progress.costUsd, currency),
   ];
   if (progress.rateLimited > 0) parts.push(`429s ${formatCount(progress.rateLimited)}`);
+  if (progress.batch) parts.push(progress.batch.state);
   if (progress.headroom.holdMs > 0) parts.push(`holding ${formatDuration(progress.headroom.holdMs / 1000)}`);
   return parts.join(' · ');
 }

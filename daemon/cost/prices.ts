@@ -39,18 +39,6 @@ export const priceTable: Readonly<Record<string, PriceEntry>> = {
   'mock-analyst': { inputPerMTok: 0.4, outputPerMTok: 1.6, source: 'Drover mock (priced as gpt-4.1-mini)', checked: '2026-11-28' },
 };
 
-/**
- * Message Batches (Anthropic) cost half the online price, input and output alike:
- * docs.anthropic.com/en/docs/build-with-claude/batch-processing#pricing, checked 2026-12-03
- * (each model page lists "Batch API: 50% discount on input and output").
- */
-export const batchDiscount = 0.5;
-
-/** What a request costs in a Message Batch: the online price with the batch discount. */
-export function batchPrice(price: Price | undefined): Price | undefined {
-  return price && { inputPerMTok: price.inputPerMTok * batchDiscount, outputPerMTok: price.outputPerMTok * batchDiscount };
-}
-
 /** Provider spellings differ (`anthropic/claude-sonnet-4-5`, `claude-sonnet-4-5-20250929`). */
 function canonicalModel(model: string): string {
   return model
@@ -66,6 +54,25 @@ export function priceFor(model: string, overrides: Readonly<Record<string, Price
   if (override) return override;
   const entry = priceTable[canonicalModel(model)];
   return entry ? { inputPerMTok: entry.inputPerMTok, outputPerMTok: entry.outputPerMTok } : undefined;
+}
+
+/**
+ * The batch APIs' price is a fixed share of the online one. OpenAI: "50% cost discount
+ * compared to synchronous APIs" (platform.openai.com/docs/guides/batch, checked 2026-11-28);
+ * Anthropic's Message Batches also bill 50% of the standard price
+ * (docs.anthropic.com/en/docs/build-with-claude/batch-processing#pricing, checked 2026-12-03).
+ * Spec and settings overrides are online prices: the discount applies to them too.
+ */
+export const batchDiscount = { factor: 0.5, source: 'platform.openai.com/docs/guides/batch', checked: '2026-11-28' } as const;
+
+export function batchPrice(price: Price | undefined): Price | undefined {
+  return price && { inputPerMTok: price.inputPerMTok * batchDiscount.factor, outputPerMTok: price.outputPerMTok * batchDiscount.factor };
+}
+
+/** The price a job pays: the online price, or the batch price in batch mode. */
+export function priceForMode(model: string, overrides: Readonly<Record<string, Price>>, mode: 'online' | 'batch'): Price | undefined {
+  const price = priceFor(model, overrides);
+  return mode === 'batch' ? batchPrice(price) : price;
 }
 
 export function costUsd(price: Price | undefined, promptTokens: number, completionTokens: number): number {

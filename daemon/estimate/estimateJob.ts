@@ -1,7 +1,7 @@
 // Estimates a job before it runs: reads the source (whole, or a stated sample when it is
 // large), renders and tokenizes each record the way the engine will, packs them the way
 // the engine will, and prices the result for the chosen model and the alternatives.
-import { priceFor, priceTable } from '../cost/prices';
+import { priceForMode, priceTable } from '../cost/prices';
 import { expectedAnswerTokens } from '../pipeline/outputSchema';
 import { Packer } from '../pipeline/packer';
 import { RequestBuilder, wireItem, type WireItem } from '../pipeline/requestBuilder';
@@ -36,7 +36,7 @@ export function modelCosts(spec: JobSpec, promptTokens: number, outputTokens: nu
   const models = new Set([spec.model, ...Object.keys(priceTable).filter((model) => model !== 'mock-analyst'), ...Object.keys(spec.prices)]);
   return [...models]
     .map((model) => {
-      const price = priceFor(model, spec.prices);
+      const price = priceForMode(model, spec.prices, spec.mode);
       return {
         model,
         inputPerMTok: price?.inputPerMTok ?? null,
@@ -49,6 +49,9 @@ export function modelCosts(spec: JobSpec, promptTokens: number, outputTokens: nu
 }
 
 export function expectedDuration(spec: JobSpec, requests: number, limiterTokens: number): JobEstimate['duration'] {
+  if (spec.mode === 'batch') {
+    return { seconds: null, limitedBy: 'none', note: `batch mode: the provider answers within the ${spec.batch.completionWindow} completion window, often much sooner; limits.rpm and limits.tpm do not apply` };
+  }
   const { rpm, tpm } = spec.limits;
   const byRequests = rpm ? (requests / (rpm * utilisation)) * 60 : 0;
   const byTokens = tpm ? (limiterTokens / (tpm * utilisation)) * 60 : 0;
@@ -124,6 +127,7 @@ export async function estimateJob(spec: JobSpec, options: EstimateOptions = {}):
       requests,
       tokens: { prompt: promptTokens, output: outputTokens, perRecordInput: sent > 0 ? tally.inputTokens / sent : 0 },
       models: modelCosts(spec, promptTokens, outputTokens),
+      pricing: spec.mode,
       duration: expectedDuration(spec, requests, promptTokens + requests * perRequestMax),
     };
   } finally {
@@ -135,7 +139,7 @@ export async function estimateJob(spec: JobSpec, options: EstimateOptions = {}):
 export async function previewRecords(spec: JobSpec, limit: number): Promise<PreviewRecord[]> {
   const tokenizer = tokenizerFor(spec.model);
   const template = compileTemplate(spec.prompt.template);
-  const price = priceFor(spec.model, spec.prices);
+  const price = priceForMode(spec.model, spec.prices, spec.mode);
   const answerTokens = expectedAnswerTokens(spec.output, tokenizer);
   const builder = new RequestBuilder(spec, tokenizer);
   const overheadShare = builder.overheadTokens / spec.batching.recordsPerRequest;

@@ -7,6 +7,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ResultRow } from '../sinks/sink';
 import type { ResumeCursor } from '../sources/source';
+import { BatchLedger } from './batchLedger';
 import { migrate } from './schema';
 
 export type JobStatus = 'running' | 'paused' | 'done' | 'cancelled';
@@ -424,6 +425,11 @@ export class Ledger {
 
   saveSinkCheckpoint(seq: number, checkpoint: string | null): void {
     this.write(() => this.db.prepare('UPDATE job SET sink_seq = ?, sink_checkpoint = ? WHERE id = 1').run(seq, checkpoint));
+  }
+
+  /** Batch mode's tables, on this connection so that a join commits with the records' outcomes. */
+  batches(): BatchLedger {
+    return new BatchLedger(this.db);
   }
 
   integrityCheck(): string {

@@ -54,6 +54,34 @@ const migrations: readonly string[] = [
      sample_message TEXT NOT NULL,
      last_at TEXT NOT NULL
    );`,
+  // Batch mode: each submission (one uploaded file, one provider batch) and the records
+  // waiting for or inside one, with the custom_id of their line.
+  `CREATE TABLE batch_submissions (
+     id INTEGER PRIMARY KEY,
+     provider_batch_id TEXT UNIQUE,
+     input_file_id TEXT,
+     status TEXT NOT NULL,
+     lines INTEGER NOT NULL,
+     records INTEGER NOT NULL,
+     completed INTEGER NOT NULL DEFAULT 0,
+     failed INTEGER NOT NULL DEFAULT 0,
+     reserved_usd REAL NOT NULL DEFAULT 0,
+     created_at TEXT NOT NULL,
+     updated_at TEXT NOT NULL
+   );
+   CREATE TABLE batch_records (
+     key TEXT PRIMARY KEY,
+     ordinal INTEGER NOT NULL,
+     input_hash TEXT NOT NULL,
+     wire_json TEXT NOT NULL,
+     tokens INTEGER NOT NULL,
+     submissions INTEGER NOT NULL DEFAULT 0,
+     submission_id INTEGER,
+     custom_id TEXT,
+     last_error TEXT
+   ) WITHOUT ROWID;
+   CREATE INDEX batch_records_by_line ON batch_records (custom_id) WHERE custom_id IS NOT NULL;
+   CREATE INDEX batch_records_waiting ON batch_records (ordinal) WHERE submission_id IS NULL;`,
 ];
 
 export function migrate(db: Database.Database): void {

@@ -32,18 +32,26 @@ function asChatMessages(request: ChatRequest): ChatMessage[] {
   }));
 }
 
-/** Every check that can refuse the request, in OpenAI's order; the request is admitted after. */
-function admit(context: MockContext, body: unknown): Admitted {
+/** The checks of the request itself (not of limits or quota): what a batch line also gets. */
+function validate(context: MockContext, body: unknown): Admitted {
   const request = parseChatRequest(body);
   if (request instanceof ApiError) throw request;
   if (!context.models.has(request.model)) throw modelNotFound(request.model);
   const tokenizer = tokenizerFor(request.model);
   const promptTokens = countChatTokens(tokenizer, asChatMessages(request));
   const maxTokens = request.max_completion_tokens ?? request.max_tokens ?? undefined;
-  const { context: contextLength, quotaAfter } = context.options;
+  const { context: contextLength } = context.options;
   if (contextLength !== undefined && promptTokens + (maxTokens ?? 0) > contextLength) {
     throw contextLengthExceeded(contextLength, promptTokens, maxTokens ?? 0);
   }
+  return { request, tokenizer, promptTokens, maxTokens };
+}
+
+/** Every check that can refuse the request, in OpenAI's order; the request is admitted after. */
+function admit(context: MockContext, body: unknown): Admitted {
+  const admitted = validate(context, body);
+  const { request, promptTokens, maxTokens } = admitted;
+  const { quotaAfter } = context.options;
   if (quotaAfter !== undefined && context.admittedRequests >= quotaAfter) throw insufficientQuota();
   const rejection = context.limiter.admit(request.model, promptTokens + (maxTokens ?? 0));
   if (rejection) {
@@ -52,7 +60,7 @@ function admit(context: MockContext, body: unknown): Admitted {
   }
   context.admittedRequests++;
   context.stats.admitted(context.limiter.requestsInWindow, context.limiter.tokensInWindow);
-  return { request, tokenizer, promptTokens, maxTokens };
+  return admitted;
 }
 
 export function latencyMs(context: MockContext, completionTokens: number, draw: FaultDraw): number {
@@ -108,4 +116,29 @@ export async function handleChatCompletion(
     sendJson(response, 200, completionBody(header, completion.content, completion.finishReason, usage), context.responseHeaders());
   }
   context.stats.answered(admitted.promptTokens, completion.completionTokens, completion.answeredIds);
+}
+
+/**
+ * One request answered as a batch line: the same checks and the same analyst as the HTTP
+ * endpoint, without rate limits, faults or latency (the batch's own failures are drawn by
+ * its runner). Returns the line's `response` as OpenAI writes it in an output file.
+ */
+export function answerBatchLine(context: MockContext, body: unknown): { status_code: number; request_id: string; body: unknown } {
+  const requestId = context.nextId('req_');
+  let admitted: Admitted;
+  try {
+    admitted = validate(context, body);
+  } catch (error) {
+    if (!(error instanceof ApiError)) throw error;
+    return { status_code: error.status, request_id: requestId, body: error.body() };
+  }
+  const { request: chat, tokenizer, maxTokens } = admitted;
+  const completion = completeAnswer({ records: recordsOf(chat.messages), format: chat.response_format, tokenizer, maxTokens }, { fault: undefined, jitter: 0, position: 0 });
+  const header = { id: context.nextId('chatcmpl-'), created: Math.floor(Date.now() / 1000), model: admitted.request.model };
+  context.stats.answered(admitted.promptTokens, completion.completionTokens, completion.answeredIds);
+  return {
+    status_code: 200,
+    request_id: requestId,
+    body: completionBody(header, completion.content, completion.finishReason, usageOf(admitted.promptTokens, completion.completionTokens)),
+  };
 }

@@ -2,7 +2,9 @@
 import { randomBytes } from 'node:crypto';
 import { AnthropicRateLimiter } from './anthropic/anthropicLimiter';
 import { MessageBatchStore } from './anthropic/messageBatchStore';
+import { BatchStore } from './batchStore';
 import { FaultInjector } from './faults';
+import { FileStore } from './fileStore';
 import { type MockLlmOptions } from './options';
 import { RateLimiter } from './rateLimiter';
 import { StatsCollector } from './stats';
@@ -12,9 +14,11 @@ export class MockContext {
   readonly limiter: RateLimiter;
   /** /v1/messages has Anthropic's limits (RPM, ITPM, OTPM), apart from chat completions'. */
   readonly anthropicLimiter: AnthropicRateLimiter;
-  readonly batches: MessageBatchStore;
+  readonly messageBatches: MessageBatchStore;
   readonly faults: FaultInjector;
   readonly stats: StatsCollector;
+  readonly files = new FileStore();
+  readonly batches: BatchStore;
   /** Aborted when the server stops, to cut latency sleeps and streams short. */
   readonly stopping = new AbortController();
   /** Admitted requests since start, for --quota-after (not reset with the stats). */
@@ -29,9 +33,10 @@ export class MockContext {
     this.models = new Set(options.models);
     this.limiter = new RateLimiter(options, now);
     this.anthropicLimiter = new AnthropicRateLimiter(options, now);
-    this.batches = new MessageBatchStore(options, now);
+    this.messageBatches = new MessageBatchStore(options, now);
     this.faults = new FaultInjector(options);
     this.stats = new StatsCollector(options.windowMs, options.trackRecords);
+    this.batches = new BatchStore(this, this.files);
   }
 
   nextId(prefix: string): string {

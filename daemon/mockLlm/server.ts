@@ -5,6 +5,7 @@ import { type AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { routeMessageBatches } from './anthropic/messageBatches';
 import { anthropicResponseHeaders, checkAnthropicHeaders, handleMessage } from './anthropic/messages';
+import { routeBatchApi } from './batchRoutes';
 import { handleChatCompletion } from './chatCompletions';
 import { anthropicNotFound } from './anthropic/anthropicErrors';
 import { ApiError, invalidApiKey, invalidUrl } from './errors';
@@ -49,6 +50,7 @@ async function routeApi(context: MockContext, request: IncomingMessage, response
     if (presented !== apiKey) throw invalidApiKey(presented);
   }
   const method = request.method ?? 'GET';
+  if (await routeBatchApi(context, request, response, method, new URL(request.url ?? '/', 'http://mock.invalid'))) return;
   if (method === 'POST' && path === '/v1/chat/completions') {
     await handleChatCompletion(context, request, response, await readJsonBody(request));
   } else if (method === 'GET' && path === '/v1/models') {

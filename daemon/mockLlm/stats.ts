@@ -3,6 +3,19 @@
 import { performance } from 'node:perf_hooks';
 import { type FaultKind, faultKinds } from './faults';
 
+export interface BatchCounts {
+  filesUploaded: number;
+  created: number;
+  /** Batches retrieved, cancelled, expired and lines answered or failed in them. */
+  retrieved: number;
+  cancelled: number;
+  expired: number;
+  linesAnswered: number;
+  linesFailed: number;
+}
+
+const noBatches = (): BatchCounts => ({ filesUploaded: 0, created: 0, retrieved: 0, cancelled: 0, expired: 0, linesAnswered: 0, linesFailed: 0 });
+
 export interface MockLlmStats {
   requests: { total: number; byStatus: Record<string, number> };
   /** 429s for rate limits (insufficient_quota is counted in byStatus only). */
@@ -19,6 +32,7 @@ export interface MockLlmStats {
   maxTokensInWindow: number;
   windowMs: number;
   uptimeMs: number;
+  batches: BatchCounts;
 }
 
 function noFaults(): Record<FaultKind, number> {
@@ -39,6 +53,8 @@ export class StatsCollector {
   private maxRequestsInWindow = 0;
   private maxTokensInWindow = 0;
   private answersPerRecord = new Map<string, number>();
+  /** Counted by the batch routes and the batch runner directly. */
+  batches = noBatches();
 
   constructor(
     private readonly windowMs: number,
@@ -94,6 +110,7 @@ export class StatsCollector {
     this.maxRequestsInWindow = 0;
     this.maxTokensInWindow = 0;
     this.answersPerRecord = new Map();
+    this.batches = noBatches();
   }
 
   snapshot(): MockLlmStats {
@@ -109,6 +126,7 @@ export class StatsCollector {
       maxTokensInWindow: this.maxTokensInWindow,
       windowMs: this.windowMs,
       uptimeMs: Math.round(performance.now() - this.startedAt),
+      batches: { ...this.batches },
     };
   }
 

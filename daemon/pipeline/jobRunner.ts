@@ -2,6 +2,7 @@
 // them through admission to the provider, commits every outcome to the ledger, feeds the
 // sink, and stops cleanly (pause, budget, a job-fatal error, cancel) with nothing lost.
 import { setMaxListeners } from 'node:events';
+import { createBatchModeRun } from '../batch/batchModeSetup';
 import { Ledger } from '../ledger/ledger';
 import { acquireRunLock, JobLockedError, type RunLock } from '../ledger/runLock';
 import { Admission } from '../limits/admission';
@@ -123,7 +124,8 @@ export class JobRunner {
     try {
       const previous = ledger.job();
       const resumable = previous && (previous.status === 'running' || previous.status === 'paused');
-      const after = resumable && previous.watermarkConfigHash === hash ? (previous.watermark ?? undefined) : undefined;
+      // Batch mode keeps no watermark: each run reads the whole source (see daemon/batch/).
+      const after = spec.mode === 'online' && resumable && previous.watermarkConfigHash === hash ? (previous.watermark ?? undefined) : undefined;
       ledger.upsertJob(spec.name, JSON.stringify(spec), hash);
       if (!after) ledger.clearWatermark();
       ledger.setStatus('running', null);
@@ -187,7 +189,17 @@ export class JobRunner {
           if (counting) this.log('warn', `could not count the source's records: ${String(error)}`);
         },
       );
-      await loop.run(after);
+      if (spec.mode === 'batch') {
+        // Batch mode reads the whole source each run: finished records are skipped by the
+        // ledger, and records inside a provider's batch are picked up from it.
+        await createBatchModeRun(this, {
+          spec, ledger, source, preparer, progress, feeder, executor, budget, builder, validator,
+          stateDir: options.stateDir,
+          endpoint: endpoints[0],
+        }).run();
+      } else {
+        await loop.run(after);
+      }
       counting = false;
       return this.finish(ledger, progress);
     } catch (error) {

@@ -4,7 +4,7 @@ import type { JobRow, JobTotals, Ledger, RecordUpdate } from '../ledger/ledger';
 import type { Admission } from '../limits/admission';
 import type { Budget } from '../limits/budget';
 import type { Clock } from '../limits/clock';
-import type { JobProgress } from '../protocol/jobProgress';
+import type { BatchProgress, JobProgress } from '../protocol/jobProgress';
 import type { EndpointRouter } from '../provider/endpointRouter';
 import { RateMeter } from './rateMeter';
 
@@ -21,6 +21,7 @@ export class ProgressTracker {
   private finishedByRequest = 0;
   private costThisRun = 0;
   private endedAt: number | null = null;
+  private batch: BatchProgress | undefined;
 
   constructor(
     private readonly jobId: string,
@@ -74,6 +75,10 @@ export class ProgressTracker {
     this.tokenRate.add((totals.promptTokens ?? 0) + (totals.completionTokens ?? 0), now);
   }
 
+  setBatch(batch: BatchProgress): void {
+    this.batch = batch;
+  }
+
   finishRun(): number {
     this.endedAt = this.clock.now();
     return this.endedAt - this.startedAt;
@@ -104,6 +109,7 @@ export class ProgressTracker {
       headroom,
       endpoint: this.router.activeBaseUrl,
       elapsedSec: (this.previousElapsedMs + (now - this.startedAt)) / 1000,
+      ...(this.batch ? { batch: this.batch } : {}),
     };
   }
 }

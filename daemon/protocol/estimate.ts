@@ -28,6 +28,8 @@ export const jobEstimateSchema = z.object({
   requests: z.number(),
   tokens: z.object({ prompt: z.number(), output: z.number(), perRecordInput: z.number() }),
   models: z.array(modelCostSchema),
+  /** Which price the models' costs are at: online, or the batch API's (mode "batch"). */
+  pricing: z.enum(['online', 'batch']).optional(),
   duration: z.object({
     seconds: z.number().nullable(),
     limitedBy: z.enum(['rpm', 'tpm', 'none']),

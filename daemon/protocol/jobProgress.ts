@@ -7,6 +7,25 @@ export type JobStatusName = z.infer<typeof jobStatusSchema>;
 
 const bucketHeadroomSchema = z.object({ limit: z.number(), available: z.number() }).nullable();
 
+/** Batch mode's view: the provider's batches and what is still waiting. */
+export const batchProgressSchema = z.object({
+  /** For people: "batch 2/3 in_progress, 1,234/50,000 done · 120 records waiting". */
+  state: z.string(),
+  batches: z.array(
+    z.object({
+      id: z.string().nullable(),
+      status: z.string(),
+      /** Requests (lines) in the batch and how many the provider has finished or failed. */
+      total: z.number(),
+      completed: z.number(),
+      failed: z.number(),
+    }),
+  ),
+  /** Records waiting for a batch (or for the online path). */
+  waiting: z.number(),
+});
+export type BatchProgress = z.infer<typeof batchProgressSchema>;
+
 export const jobProgressSchema = z.object({
   jobId: z.string(),
   status: jobStatusSchema,
@@ -35,6 +54,8 @@ export const jobProgressSchema = z.object({
   headroom: z.object({ requests: bucketHeadroomSchema, tokens: bucketHeadroomSchema, holdMs: z.number() }),
   endpoint: z.string(),
   elapsedSec: z.number(),
+  /** Only in batch mode. */
+  batch: batchProgressSchema.optional(),
 });
 export type JobProgress = z.infer<typeof jobProgressSchema>;
 

@@ -30,3 +30,12 @@ export interface ProviderApi {
   /** A 2xx body: the answer's text, or why it cannot be used. */
   parseAnswer(status: number, json: unknown, text: string): ParsedAnswer;
 }
+
+/**
+ * What a response means, whether it came over HTTP (the online path) or as one line of a
+ * batch output file: one reading for both, so a batch answer is judged like an online one.
+ */
+export function readAnswer(api: ProviderApi, status: number, json: unknown, text: string, baseUrl: string): ParsedAnswer {
+  if (status < 200 || status >= 300) return { ok: false, ...api.classifyHttpError(status, json, text, baseUrl), usage: null };
+  return api.parseAnswer(status, json, text);
+}

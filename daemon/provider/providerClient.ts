@@ -8,7 +8,7 @@ import type { ProviderApiName } from '../spec/jobSpec';
 import { anthropicApi } from './anthropic/anthropicApi';
 import { classifyTransportError, type CallError } from './errorClass';
 import { openAiApi } from './openAiApi';
-import type { ProviderApi, Usage } from './providerApi';
+import { readAnswer, type ProviderApi, type Usage } from './providerApi';
 import { readRetryAfterMs, type RateLimitSnapshot } from './rateLimitHeaders';
 
 export interface EndpointConfig {
@@ -107,13 +107,9 @@ export class ProviderClient {
     } catch {
       json = undefined;
     }
-    if (status < 200 || status >= 300) {
-      const error = this.api.classifyHttpError(status, json, text, this.endpoint.baseUrl);
-      const retryAfterMs = readRetryAfterMs(header);
-      return { ok: false, ...error, ...(retryAfterMs === undefined ? {} : { retryAfterMs }), usage: null, rateLimits };
-    }
-    const answer = this.api.parseAnswer(status, json, text);
-    return { ...answer, rateLimits };
+    const answer = readAnswer(this.api, status, json, text, this.endpoint.baseUrl);
+    const retryAfterMs = answer.ok ? undefined : readRetryAfterMs(header);
+    return { ...answer, ...(retryAfterMs === undefined ? {} : { retryAfterMs }), rateLimits };
   }
 
   /**

@@ -181,6 +181,41 @@ export const retrySchema = z
   })
   .strict();
 
+const megabyte = 1024 * 1024;
+
+export const batchModeSchema = z
+  .object({
+    maxRequestsPerFile: z
+      .number()
+      .int()
+      .min(1)
+      .max(50_000)
+      .default(50_000)
+      .describe('Requests (JSONL lines) per uploaded batch file, at most; OpenAI allows 50,000.'),
+    maxBytesPerFile: z
+      .number()
+      .int()
+      .min(1024)
+      .max(200 * megabyte)
+      .default(200 * megabyte)
+      .describe('Bytes per uploaded batch file, at most; OpenAI allows 200 MB.'),
+    pollIntervalMs: z
+      .number()
+      .int()
+      .min(10)
+      .default(30_000)
+      .describe("How often the provider is asked about the job's batches."),
+    completionWindow: z.literal('24h').default('24h').describe('Time the provider has to finish a batch (OpenAI offers only 24h).'),
+    maxSubmissions: z
+      .number()
+      .int()
+      .min(1)
+      .max(20)
+      .default(3)
+      .describe('Times a record whose line failed or expired is sent in a batch before it goes through the online path instead.'),
+  })
+  .strict();
+
 export const priceSchema = z
   .object({
     inputPerMTok: z.number().min(0).describe('USD per million input tokens.'),
@@ -205,6 +240,13 @@ export const jobSpecSchema = z
     output: jsonSchemaObject.default(defaultOutputSchema).describe("JSON Schema of one record's answer."),
     model: nonEmpty.default('gpt-4.1-mini'),
     temperature: z.number().min(0).max(2).optional(),
+    mode: z
+      .enum(['online', 'batch'])
+      .default('online')
+      .describe(
+        'online: requests as fast as the limits allow, results in minutes. batch: the provider\'s batch API — uploaded files answered within the completion window (usually much sooner) at the batch price (half the online price at OpenAI).',
+      ),
+    batch: batchModeSchema.default(batchModeSchema.parse({})).describe('Batch mode (mode "batch") settings.'),
     provider: providerSchema.default(providerSchema.parse({})),
     batching: batchingSchema.default(batchingSchema.parse({})),
     limits: limitsSchema.default(limitsSchema.parse({})),
@@ -232,3 +274,4 @@ export type ProviderApiName = z.infer<typeof providerApiSchema>;
 export type LimitsSpec = JobSpec['limits'];
 export type BatchingSpec = JobSpec['batching'];
 export type Price = z.infer<typeof priceSchema>;
+export type BatchModeSpec = JobSpec['batch'];

@@ -192,7 +192,7 @@ describe('Claude prices and Message Batches limits', () => {
   it('prices Claude spellings, and a batch at half', () => {
     assert.deepEqual(priceFor('claude-opus-4-5-20251101'), { inputPerMTok: 5, outputPerMTok: 25 });
     assert.deepEqual(priceFor('anthropic/claude-sonnet-4-5'), { inputPerMTok: 3, outputPerMTok: 15 });
-    assert.equal(batchDiscount, 0.5);
+    assert.equal(batchDiscount.factor, 0.5);
     assert.deepEqual(batchPrice(priceFor('claude-haiku-4-5')), { inputPerMTok: 0.5, outputPerMTok: 2.5 });
     assert.equal(batchPrice(undefined), undefined);
   });

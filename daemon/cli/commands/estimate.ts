@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { formatCost, parseCurrency, usd } from '../../cost/currency';
+import { batchDiscount } from '../../cost/prices';
 import { estimateJob } from '../../estimate/estimateJob';
 import type { JobEstimate } from '../../protocol/estimate';
 import { loadSpecFile } from '../../spec/loadSpec';
@@ -38,6 +39,9 @@ function render(estimate: JobEstimate, currency: Parameters<typeof formatCost>[1
     records.oversize ? `${formatCount(records.oversize)} too large` : '',
   ].filter(Boolean);
   if (problems.length > 0) lines.push(`  will fail: ${problems.join(', ')}`);
+  if (estimate.pricing === 'batch') {
+    lines.push(`  batch mode: priced at the batch API's ${batchDiscount.factor * 100}% of the online price (${batchDiscount.source})`);
+  }
   lines.push('', `  ${'model'.padEnd(24)} ${'in $/M'.padStart(8)} ${'out $/M'.padStart(8)} ${'cost'.padStart(12)}`);
   for (const model of estimate.models) {
     const price = (value: number | null) => (value === null ? '?' : value.toFixed(3)).padStart(8);

@@ -43,6 +43,11 @@ const flags: readonly Flag[] = [
   { flag: 'batch-processing-ms', key: 'batchProcessingMs', kind: 'number', value: 'MS', help: 'how long a message batch stays in_progress' },
   { flag: 'batch-expire', key: 'batchExpire', kind: 'number', value: 'P', help: 'probability a message batch request ends "expired"' },
   { flag: 'seed', key: 'seed', kind: 'number', value: 'N', help: 'seed the fault and jitter draws (repeatable runs)', unset: 'random' },
+  { flag: 'batch-delay-ms', key: 'batchDelayMs', kind: 'number', value: 'MS', help: 'time a batch takes from validating to completed' },
+  { flag: 'batch-fail-line', key: 'batchFailLine', kind: 'number', value: 'P', help: 'probability a batch line fails (error file)' },
+  { flag: 'batch-expire-first', key: 'batchExpireFirst', kind: 'number', value: 'N', help: 'the first N batches expire, half their lines unanswered' },
+  { flag: 'batch-max-requests', key: 'batchMaxRequests', kind: 'number', value: 'N', help: 'requests a batch input file may hold' },
+  { flag: 'batch-max-file-bytes', key: 'batchMaxFileBytes', kind: 'number', value: 'N', help: 'bytes a batch input file may have' },
   { flag: 'no-record-counts', key: 'trackRecords', kind: 'off', help: 'do not count answers per record id (saves memory)' },
 ];
 
@@ -61,7 +66,8 @@ function usage(): string {
   return `drover mock-llm [options]
 
 A local OpenAI-compatible LLM server for demos, tests and benchmarks. It answers
-POST /v1/chat/completions (plain and stream: true), GET /v1/models, Anthropic's
+POST /v1/chat/completions (plain and stream: true), GET /v1/models, the Batch API
+(/v1/files, /v1/batches: batches complete after --batch-delay-ms), Anthropic's
 POST /v1/messages and its Message Batches (/v1/messages/batches) as a
 deterministic "analyst model": the records in the last user message
 ({"records":[{"id","input"}]}, or the whole text as record "1") get a sentiment

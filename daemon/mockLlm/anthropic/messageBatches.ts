@@ -49,7 +49,7 @@ function create(context: MockContext, body: unknown): string {
     if (seen.has(customId)) throw anthropicInvalidRequest(`requests: custom_id "${customId}" is used more than once`);
     seen.add(customId);
   }
-  return context.batches.create(parsed.data.requests.map((entry) => processRequest(context, entry.custom_id, entry.params)));
+  return context.messageBatches.create(parsed.data.requests.map((entry) => processRequest(context, entry.custom_id, entry.params)));
 }
 
 async function sendResults(response: ServerResponse, lines: readonly BatchLine[], headers: Record<string, string>): Promise<void> {
@@ -67,20 +67,20 @@ export async function routeMessageBatches(context: MockContext, request: Incomin
   const headers = anthropicResponseHeaders(context);
   if (path === '/v1/messages/batches' && method === 'POST') {
     const id = create(context, await readJsonBody(request));
-    sendJson(response, 200, context.batches.view(id, base), headers);
+    sendJson(response, 200, context.messageBatches.view(id, base), headers);
     return true;
   }
   const match = /^\/v1\/messages\/batches\/([^/]+)(\/results|\/cancel)?$/.exec(path);
   if (!match) return false;
   const id = decodeURIComponent(match[1] ?? '');
   const action = match[2];
-  if (!context.batches.has(id)) throw anthropicNotFound(`message batch ${id} not found`);
-  if (method === 'GET' && action === undefined) sendJson(response, 200, context.batches.view(id, base), headers);
+  if (!context.messageBatches.has(id)) throw anthropicNotFound(`message batch ${id} not found`);
+  if (method === 'GET' && action === undefined) sendJson(response, 200, context.messageBatches.view(id, base), headers);
   else if (method === 'POST' && action === '/cancel') {
-    context.batches.cancel(id);
-    sendJson(response, 200, context.batches.view(id, base, true), headers);
+    context.messageBatches.cancel(id);
+    sendJson(response, 200, context.messageBatches.view(id, base, true), headers);
   } else if (method === 'GET' && action === '/results') {
-    const lines = context.batches.results(id);
+    const lines = context.messageBatches.results(id);
     if (!lines) throw anthropicInvalidRequest(`message batch ${id} has not ended yet: its results are not available`);
     await sendResults(response, lines, headers);
   } else return false;
