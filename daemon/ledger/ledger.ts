@@ -7,6 +7,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ResultRow } from '../sinks/sink';
 import type { ResumeCursor } from '../sources/source';
+import type { AttemptLedger, PreparerLedger, ProgressLedger } from './ledgerViews';
 import { migrate } from './schema';
 
 export type JobStatus = 'running' | 'paused' | 'done' | 'cancelled';
@@ -141,7 +142,7 @@ function toResultRow(row: RecordDbRow): ResultRow & { seq: number } {
   };
 }
 
-export class Ledger {
+export class Ledger implements AttemptLedger, PreparerLedger, ProgressLedger {
   private readonly db: Database.Database;
   private nextSeq: number;
   private readonly statements;
@@ -300,12 +301,14 @@ export class Ledger {
    * updated_at becomes the time of the last request sent, which a resumed run's rate
    * limiter starts from.
    */
-  markAttempted(records: readonly AttemptedRecord[]): void {
+  markAttempted(records: readonly AttemptedRecord[]): boolean {
     const timestamp = now();
     this.db.transaction(() => {
       for (const record of records) this.statements.attempt.run({ ...record, now: timestamp });
       this.statements.touchJob.run(timestamp);
     })();
+    // One process owns this ledger (the run lock): its records are always its own to send.
+    return true;
   }
 
   /** Takes back an attempt that never reached the model (the job stopped first). */

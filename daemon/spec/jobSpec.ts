@@ -83,6 +83,28 @@ export const sinkSchema = z.discriminatedUnion('type', [
     .strict(),
 ]);
 
+export const ledgerSchema = z
+  .object({
+    postgres: nonEmpty.describe(
+      'postgres://user@host:port/database — without the password. Several workers (daemons or `drover run`s) share the job through this database.',
+    ),
+    passwordEnv: nonEmpty.optional().describe('Environment variable that holds the password.'),
+    schema: z
+      .string()
+      .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'a plain lowercase identifier: letters, digits and "_"')
+      .default('drover')
+      .describe('Schema that holds the ledger tables (created when missing).'),
+    leaseMs: z
+      .number()
+      .int()
+      .min(500)
+      .max(3_600_000)
+      .default(60_000)
+      .describe('How long a claim lasts without a heartbeat; a worker stopped longer loses its records to the others.'),
+    claimSize: z.number().int().min(1).max(10_000).optional().describe('Records claimed at a time; defaults to concurrency × recordsPerRequest.'),
+  })
+  .strict();
+
 const endpointSchema = z
   .object({
     baseUrl: z.url().describe('OpenAI-compatible base URL, e.g. https://api.openai.com/v1'),
@@ -176,6 +198,9 @@ export const jobSpecSchema = z
     cache: z.boolean().default(true).describe('Reuse answers for inputs already answered with the same prompt and model.'),
     prices: z.record(z.string(), priceSchema).default({}).describe('Per-model price overrides.'),
     sink: sinkSchema.optional(),
+    ledger: ledgerSchema
+      .optional()
+      .describe('A shared Postgres ledger, so several workers can run one job; absent, the job has a SQLite ledger of its own.'),
   })
   .strict();
 
@@ -191,3 +216,4 @@ export type EndpointSpec = z.infer<typeof endpointSchema>;
 export type LimitsSpec = JobSpec['limits'];
 export type BatchingSpec = JobSpec['batching'];
 export type Price = z.infer<typeof priceSchema>;
+export type LedgerSpec = z.infer<typeof ledgerSchema>;
