@@ -25,6 +25,8 @@ export interface CommitResult {
   committed: boolean;
   /** Keys whose outcome was thrown away because another worker holds them now. */
   lost: string[];
+  /** Why the commit failed, when the database could not be asked (the outcome is then unknown). */
+  failure?: string;
 }
 
 export interface SharedJobState {
@@ -203,7 +205,7 @@ export class PostgresLedger implements AttemptLedger, PreparerLedger, ProgressLe
   async markAttempted(records: readonly AttemptedRecord[]): Promise<boolean> {
     const fenced = records.filter((record) => this.fences.has(record.key) && !this.lostKeys.has(record.key));
     if (fenced.length !== records.length) return false;
-    return withClient(this.pool, async (client) => {
+    const marked = withClient(this.pool, async (client) => {
       await client.query('BEGIN');
       const result = await client.query(
         `UPDATE ${this.tables.records} r
@@ -220,6 +222,11 @@ export class PostgresLedger implements AttemptLedger, PreparerLedger, ProgressLe
       }
       await client.query('COMMIT');
       return true;
+    });
+    // Without a durable attempt nothing is sent; the records' lease runs out and they go again.
+    return marked.catch((error: unknown) => {
+      this.onBackgroundError(error);
+      return false;
     });
   }
 
@@ -240,12 +247,22 @@ export class PostgresLedger implements AttemptLedger, PreparerLedger, ProgressLe
   async commit(updates: readonly RecordUpdate[], totals: Partial<JobTotals>): Promise<CommitResult> {
     await this.background;
     const fenced = updates.map((update) => ({ update, fence: this.fences.get(update.key) ?? '0' }));
-    const outcome = await withClient(this.pool, (client) => this.committer.commit(client, this.jobName, this.owner, fenced, totals));
+    let outcome: { committed: boolean; matched: string[] };
+    try {
+      outcome = await withClient(this.pool, (client) => this.committer.commit(client, this.jobName, this.owner, fenced, totals));
+    } catch (error) {
+      // Committed or not (a connection lost during COMMIT cannot tell), these records are no
+      // longer this worker's: done, or claimed again once their lease runs out — never twice,
+      // since every commit is guarded by fence and status.
+      const keys = [...new Set(updates.map((update) => update.key))];
+      this.drop(keys);
+      return { committed: false, lost: keys, failure: error instanceof Error ? error.message : String(error) };
+    }
     if (outcome.committed) {
       for (const update of updates) if (update.status !== 'pending') this.forget(update.key);
       return { committed: true, lost: [] };
     }
-    await withClient(this.pool, (client) => this.committer.addTotals(client, this.jobName, totals));
+    await withClient(this.pool, (client) => this.committer.addTotals(client, this.jobName, totals)).catch(this.onBackgroundError);
     const matched = new Set(outcome.matched);
     const lost = [...new Set(updates.map((update) => update.key))].filter((key) => !matched.has(key));
     this.drop(lost);
@@ -284,12 +301,15 @@ export class PostgresLedger implements AttemptLedger, PreparerLedger, ProgressLe
     const fences = owned.map((key) => this.fences.get(key) ?? '0');
     for (const key of keys) this.forget(key);
     if (owned.length === 0) return;
-    await this.pool.query(
-      `UPDATE ${this.tables.records} r SET lease_owner = NULL, lease_until = NULL
-         FROM unnest($3::text[], $4::bigint[]) AS u(key, fence)
-        WHERE r.job = $1 AND r.key = u.key AND r.fence = u.fence AND r.lease_owner = $2 AND r.status = 'pending'`,
-      [this.jobName, this.owner, owned, fences],
-    );
+    // Best effort: records not given back are claimed again when their lease runs out.
+    await this.pool
+      .query(
+        `UPDATE ${this.tables.records} r SET lease_owner = NULL, lease_until = NULL
+           FROM unnest($3::text[], $4::bigint[]) AS u(key, fence)
+          WHERE r.job = $1 AND r.key = u.key AND r.fence = u.fence AND r.lease_owner = $2 AND r.status = 'pending'`,
+        [this.jobName, this.owner, owned, fences],
+      )
+      .then(() => undefined, this.onBackgroundError);
   }
 
   async releaseAll(): Promise<void> {

@@ -75,11 +75,15 @@ export async function runOnSharedLedger(runner: JobRunner, spec: JobSpec, ledger
     ...(options.env ? { env: options.env } : {}),
     fail: (message) => new JobSetupError(message.replace('ledger.url', 'ledger.postgres')),
   });
-  const pool = createPool({ ...target.config, max: Math.min(spec.limits.concurrency, 16) + 4, query_timeout: queryTimeoutMs });
-  // The loader holds its advisory lock on a session of its own for as long as it loads.
-  const loaderPool = createPool({ ...target.config, max: 1 });
-  const owner = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
   const leaseMs = ledgerSpec.leaseMs;
+  // A worker stopped in the middle of a transaction would hold its rows' locks, and SKIP
+  // LOCKED would hide them from the others for as long as it stays stopped: the server ends
+  // such a transaction (and its session) once it has been idle for a lease.
+  const sessions = { ...target.config, idle_in_transaction_session_timeout: leaseMs };
+  const pool = createPool({ ...sessions, max: Math.min(spec.limits.concurrency, 16) + 4, query_timeout: queryTimeoutMs });
+  // The loader holds its advisory lock on a session of its own for as long as it loads.
+  const loaderPool = createPool({ ...sessions, max: 1 });
+  const owner = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
   const ledger = new PostgresLedger(pool, ledgerSpec.schema, spec.name, owner, leaseMs, results, (error) =>
     runner.log('warn', `shared ledger: ${error instanceof Error ? error.message : String(error)}`),
   );

@@ -54,6 +54,7 @@ export class SharedRunLoop {
   private readonly retryTimers = new Map<ReturnType<typeof setTimeout>, PendingRecord[]>();
   private loaded = false;
   private discarded = 0;
+  private databaseFailing = false;
   private wakeUp: (() => void) | null = null;
 
   constructor(
@@ -92,14 +93,15 @@ export class SharedRunLoop {
           await this.pause(this.pollMs);
           continue;
         }
-        const claimed = await ledger.claim(Math.min(this.parts.claimSize, this.maxInSystem - this.inSystem));
-        if (claimed.length > 0) {
+        const claimed = await this.unlessDatabaseFails(() => ledger.claim(Math.min(this.parts.claimSize, this.maxInSystem - this.inSystem)));
+        if (claimed && claimed.length > 0) {
           await this.take(claimed);
           continue;
         }
-        if (this.loaded && this.inSystem === 0 && this.activeBatches === 0) {
+        if (claimed && this.loaded && this.inSystem === 0 && this.activeBatches === 0) {
           // Nothing to claim: finished, or records leased by live workers (wait: they may die).
-          if ((await ledger.state()).pending === 0) break;
+          const state = await this.unlessDatabaseFails(() => ledger.state());
+          if (state?.pending === 0) break;
         }
         await this.pause(this.pollMs);
       }
@@ -113,6 +115,19 @@ export class SharedRunLoop {
       clearInterval(ticker);
       clearInterval(refresher);
       await ledger.releaseAll().catch((error: unknown) => this.runner.log('warn', `could not give back unfinished claims (their leases will run out): ${String(error)}`));
+    }
+  }
+
+  /** A database that cannot be reached is waited for (reported once per outage); the leases keep the job safe meanwhile. */
+  private async unlessDatabaseFails<T>(work: () => Promise<T>): Promise<T | undefined> {
+    try {
+      const result = await work();
+      this.databaseFailing = false;
+      return result;
+    } catch (error) {
+      if (!this.databaseFailing) this.runner.log('warn', `the shared ledger cannot be reached (${error instanceof Error ? error.message : String(error)}); retrying`);
+      this.databaseFailing = true;
+      return undefined;
     }
   }
 
@@ -163,10 +178,12 @@ export class SharedRunLoop {
     if (!result.committed) {
       const answers = disposition.updates.filter((update) => update.status !== 'pending').length;
       this.discarded += answers;
+      const keys = `${result.lost.slice(0, 5).join(', ')}${result.lost.length > 5 ? ', …' : ''}`;
       this.runner.log(
         'warn',
-        `lost the lease on ${result.lost.length} records (${result.lost.slice(0, 5).join(', ')}${result.lost.length > 5 ? ', …' : ''}) to another worker; ` +
-          `the commit was refused and ${answers} answers discarded`,
+        result.failure === undefined
+          ? `lost the lease on ${result.lost.length} records (${keys}) to another worker; the commit was refused and ${answers} answers discarded`
+          : `could not commit ${result.lost.length} records (${keys}): ${result.failure}; they go to whoever claims them after their lease runs out`,
       );
       // Nothing of this batch is this worker's any more: its retries are dropped too.
       for (const { batch } of disposition.retry) this.inSystem -= batch.length;
