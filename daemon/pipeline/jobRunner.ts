@@ -85,8 +85,6 @@ export class JobRunner {
   }
 
   async run(): Promise<JobSummary> {
-    // A shared ledger lives in Postgres and is run by several workers: no lock of its own.
-    if (this.spec.ledger) return runOnSharedLedger(this, this.spec, this.spec.ledger, this.options, this.controls);
     let lock: RunLock;
     try {
       lock = acquireRunLock(this.options.stateDir, this.spec.name);
@@ -96,6 +94,8 @@ export class JobRunner {
       throw error;
     }
     try {
+      // A shared ledger is run by several workers (each with a lock on its own state dir).
+      if (this.spec.ledger) return await runOnSharedLedger(this, this.spec, this.spec.ledger, this.options, this.controls);
       return await this.runLocked();
     } finally {
       lock.release();

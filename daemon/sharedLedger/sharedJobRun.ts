@@ -7,6 +7,7 @@ import type { Pool } from 'pg';
 import type { EngineControls, EngineOptions } from '../pipeline/engineParts';
 import { buildEngine, resolveJob } from '../pipeline/engineParts';
 import type { JobRunner } from '../pipeline/jobRunner';
+import { Ledger } from '../ledger/ledger';
 import { JobSetupError } from '../pipeline/jobSetup';
 import { connectionTarget, type ConnectionTarget } from '../postgres/connectionConfig';
 import { describeDatabaseError, errorMessage, isTransient } from '../postgres/errors';
@@ -63,7 +64,13 @@ async function prepare(pool: Pool, target: ConnectionTarget, ledger: LedgerSpec,
   }
 }
 
-export async function runOnSharedLedger(runner: JobRunner, spec: JobSpec, ledgerSpec: LedgerSpec, options: EngineOptions, controls: EngineControls): Promise<JobSummary> {
+export async function runOnSharedLedger(
+  runner: JobRunner,
+  spec: JobSpec,
+  ledgerSpec: LedgerSpec,
+  options: EngineOptions & { stateDir: string },
+  controls: EngineControls,
+): Promise<JobSummary> {
   const resolved = resolveJob(spec, options);
   const table = resultsTable(spec, ledgerSpec);
   const results = table && { table, columns: resultColumns(spec.output) };
@@ -88,7 +95,11 @@ export async function runOnSharedLedger(runner: JobRunner, spec: JobSpec, ledger
     runner.log('warn', `shared ledger: ${error instanceof Error ? error.message : String(error)}`),
   );
   let clients: { close(): Promise<void> }[] = [];
+  // This worker's share, in its own state dir: what the daemon lists, pages and exports.
+  const mirror = Ledger.open(options.stateDir, spec.name);
   try {
+    mirror.upsertJob(spec.name, JSON.stringify(spec), resolved.configHash);
+    mirror.setStatus('running', null);
     await prepare(pool, target, ledgerSpec, results);
     const state = await ledger.join(JSON.stringify(spec), resolved.configHash);
     if (state.configHash !== resolved.configHash) {
@@ -115,14 +126,13 @@ export async function runOnSharedLedger(runner: JobRunner, spec: JobSpec, ledger
       }
     };
     const loop = new SharedRunLoop(runner, {
-      spec, ledger, progress, load, leaseMs,
+      spec, ledger, mirror, progress, load, leaseMs,
       executor: engine.executor,
       preparer: engine.preparer,
       overheadTokens: engine.builder.overheadTokens,
       claimSize: ledgerSpec.claimSize ?? spec.limits.concurrency * spec.batching.recordsPerRequest,
     });
     const { discarded } = await loop.run();
-    progress.finishRun();
     const stop = runner.stopping;
     const { done, failed } = progress.counts;
     if (!stop) await ledger.setStatus('done', failed > 0 ? `${failed} records failed` : null);
@@ -131,13 +141,21 @@ export async function runOnSharedLedger(runner: JobRunner, spec: JobSpec, ledger
     const job = ledger.job();
     progress.setTotal(job?.total ?? done + failed, true);
     // The job's row says "done" once no record is pending; a pause or cancel stops this worker only.
+    const status = stop ? (stop.kind === 'cancel' ? 'cancelled' : 'paused') : 'done';
+    mirror.addElapsed(progress.finishRun());
+    mirror.setTotal(job?.total ?? done + failed, true);
+    mirror.setStatus(status, stop ? stop.message : (job?.statusReason ?? null));
     const final = progress.snapshot(
-      job && { ...job, status: stop ? (stop.kind === 'cancel' ? 'cancelled' : 'paused') : 'done', statusReason: stop ? stop.message : job.statusReason },
+      job && { ...job, status, statusReason: stop ? stop.message : job.statusReason },
       stop ? (stop.errorClass ?? stop.kind) : null,
     );
     runner.emitProgress(final);
     return jobSummaryOf(final);
+  } catch (error) {
+    if (mirror.job()?.status === 'running') mirror.setStatus('paused', `${error instanceof JobSetupError ? '' : 'internal error: '}${error instanceof Error ? error.message : String(error)}`);
+    throw error;
   } finally {
+    mirror.close();
     await Promise.all(clients.map((client) => client.close()));
     await loaderPool.end().catch(() => undefined);
     await pool.end().catch(() => undefined);

@@ -6,7 +6,7 @@
 // loop ends when the whole job has nothing pending and loading has finished, or when this
 // worker stops (pause, cancel, a fatal error), leaving its unfinished records to the others.
 import pLimit from 'p-limit';
-import type { RecordUpdate } from '../ledger/ledger';
+import type { Ledger, RecordUpdate } from '../ledger/ledger';
 import type { BatchExecutor, Disposition } from '../pipeline/batchExecutor';
 import type { JobRunner } from '../pipeline/jobRunner';
 import { Packer } from '../pipeline/packer';
@@ -19,6 +19,8 @@ import type { ClaimedRow, PostgresLedger } from './postgresLedger';
 export interface SharedRunLoopParts {
   spec: JobSpec;
   ledger: PostgresLedger;
+  /** This worker's own SQLite ledger: the records it committed and its spend, for the daemon's listings and exports. */
+  mirror: Ledger;
   executor: BatchExecutor;
   preparer: RecordPreparer;
   progress: ProgressTracker;
@@ -189,9 +191,11 @@ export class SharedRunLoop {
       for (const { batch } of disposition.retry) this.inSystem -= batch.length;
       ledger.drop(disposition.retry.flatMap(({ batch }) => batch.map((record) => record.key)));
       progress.record([], disposition.totals, true);
+      this.parts.mirror.commit({ totals: disposition.totals });
       this.wake();
       return;
     }
+    this.parts.mirror.commit({ updates: disposition.updates.filter((update) => update.status !== 'pending'), totals: disposition.totals });
     progress.record(disposition.updates, disposition.totals, true);
     for (const error of disposition.errors) this.runner.reportError(error);
     for (const { batch, delayMs } of disposition.retry) this.retryLater(batch, delayMs);
@@ -202,7 +206,9 @@ export class SharedRunLoop {
 
   private async commitFinals(updates: RecordUpdate[]): Promise<void> {
     const result = await this.parts.ledger.commit(updates, {});
-    if (result.committed) this.parts.progress.record(updates, {}, false);
+    if (!result.committed) return;
+    this.parts.mirror.commit({ updates });
+    this.parts.progress.record(updates, {}, false);
   }
 
   private retryLater(batch: PendingRecord[], delayMs: number): void {

@@ -3,14 +3,16 @@
 // lease and continued, one is killed mid-job while others join; every record still gets
 // exactly one answer, the right one, and a worker that lost its lease commits nothing.
 import assert from 'node:assert/strict';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { sampleFeedback } from '../../daemon/demo/sampleFeedback';
 import { analyseSentiment } from '../../daemon/mockLlm/analyst';
 import { jobSummarySchema } from '../../daemon/protocol/jobProgress';
-import { type CliRun, startCli } from '../support/cli';
+import type { JobState } from '../../daemon/protocol/rpc';
+import { type CliRun, startCli, waitFor } from '../support/cli';
+import { type RunningDaemon, startDaemon } from '../support/daemonHarness';
 import { createFixture, type Fixture } from '../support/engineFixture';
 import { postgresTestDb, slowQuery, uniqueName } from '../support/postgresTesting';
 import { postgresUrl } from '../support/services';
@@ -52,6 +54,8 @@ interface Worker {
   run: CliRun;
   /** The worker's id in the ledger (lease_owner, committed_by), from its first log line. */
   owner(): string;
+  /** The same, or undefined while the worker has not joined yet. */
+  joinedAs(): string | undefined;
   logs(): string[];
 }
 
@@ -64,11 +68,13 @@ function startWorker(fixture: Fixture, specPath: string, index: number): Worker 
       .filter((line) => line.startsWith('{'))
       .map((line) => JSON.parse(line) as { type: string; message?: string });
   const logs = () => events().filter((event) => event.type === 'log').map((event) => event.message ?? '');
+  const joinedAs = () => logs().map((message) => /^worker (\S+) joined/.exec(message)?.[1]).find((owner) => owner !== undefined);
   return {
     run,
     logs,
+    joinedAs,
     owner: () => {
-      const joined = logs().map((message) => /^worker (\S+) joined/.exec(message)?.[1]).find((owner) => owner !== undefined);
+      const joined = joinedAs();
       assert.ok(joined, `worker ${index} logged no "joined" line: ${run.stdout()} ${run.stderr()}`);
       return joined;
     },
@@ -167,9 +173,10 @@ describe('several workers on one job through the Postgres ledger', () => {
     }
   });
 
-  it('workers join mid-job and one is killed mid-load: the job still completes exactly once', async () => {
+  it('a daemon and a drover run join mid-job and the first worker is killed mid-load: the job still completes exactly once', async () => {
     const fixture = await createFixture(0, { latencyMs: 30 });
     const workers: Worker[] = [];
+    let daemon: RunningDaemon | undefined;
     try {
       const job = uniqueName('joining');
       const table = `${schema}.${job}_source`;
@@ -178,19 +185,35 @@ describe('several workers on one job through the Postgres ledger', () => {
       const specPath = await writeSpec(fixture, job, { query: slowQuery(table), pageSize: 50 });
       workers.push(startWorker(fixture, specPath, 0));
       await waitUntil(async () => (await resultsCount(job)) >= 200, 60_000, 'the first worker to commit answers');
-      workers.push(startWorker(fixture, specPath, 1), startWorker(fixture, specPath, 2));
-      await waitUntil(async () => (await countOf(`SELECT count(*) AS n FROM ${schema}.records WHERE job = $1 AND committed_by IS NOT NULL AND committed_by <> $2`, [job, workers[0].owner()])) > 0, 60_000, 'the workers that joined to commit answers');
+      workers.push(startWorker(fixture, specPath, 1));
+      // The third worker is a daemon, given the job over RPC as the editor gives it.
+      daemon = await startDaemon(join(fixture.dir, 'daemon-home'));
+      const client = await daemon.connect();
+      const states: JobState[] = [];
+      client.on('job.state', (state) => states.push(state));
+      await client.call('job.start', { spec: JSON.parse(await readFile(specPath, 'utf8')) as Record<string, unknown>, baseDir: fixture.dir });
+      const daemonOwner = () => /worker (\S+) joined/.exec(daemon?.stderr() ?? '')?.[1];
+      const committedBy = (owner: string | undefined) => countOf(`SELECT count(*) AS n FROM ${schema}.records WHERE job = $1 AND committed_by = $2`, [job, owner ?? '']);
+      await waitUntil(async () => (await committedBy(workers[1].joinedAs())) > 0 && (await committedBy(daemonOwner())) > 0, 60_000, 'the workers that joined to commit answers');
       const loaded = await sql(`SELECT loaded FROM ${schema}.jobs WHERE name = $1`, [job]);
       assert.equal(loaded[0]?.loaded, false, 'still loading when the loader is killed');
       workers[0].run.child.kill('SIGKILL');
       assert.equal((await workers[0].run.exited).signal, 'SIGKILL');
 
-      await Promise.all(workers.slice(1).map((worker, index) => exitsCleanly(worker, `worker ${index + 1}`)));
+      await exitsCleanly(workers[1], 'worker 1');
+      await waitFor(() => states.some((state) => state.status === 'done' && !state.active), 60_000, "the daemon's share to finish");
+      // Another worker took over loading from the one killed: everything was loaded.
       await assertExactlyOnce(job, ids);
+      const listed = (await client.call('job.list', {})).jobs.find((info) => info.jobId === job);
+      assert.equal(listed?.status, 'done');
+      assert.equal(listed.records.done, await committedBy(daemonOwner()), "the daemon lists the records it committed itself");
       const committers = await sql(`SELECT DISTINCT committed_by FROM ${schema}.records WHERE job = $1`, [job]);
       assert.equal(committers.length, 3, 'the killed worker and both that joined committed answers');
+      await client.close();
+      assert.deepEqual(await daemon.stop(), { code: 0, signal: null });
     } finally {
       for (const worker of workers) worker.run.child.kill('SIGKILL');
+      await daemon?.stop('SIGKILL');
       await fixture.cleanup();
     }
   });
