@@ -1,0 +1,117 @@
+// A job on the shared Postgres ledger run in-process: what it refuses before starting (a
+// sink outside the ledger's database, a spec that differs from the job's), and what a pause
+// means across workers (this worker stops and gives its claims back; the others finish).
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { JobRunner } from '../../daemon/pipeline/jobRunner';
+import { JobSetupError } from '../../daemon/pipeline/jobSetup';
+import type { JobSpecInput } from '../../daemon/spec/jobSpec';
+import { validateSpec } from '../../daemon/spec/loadSpec';
+import { waitFor } from '../support/cli';
+import { createFixture, type Fixture } from '../support/engineFixture';
+import { postgresTestDb, uniqueName } from '../support/postgresTesting';
+import { postgresUrl } from '../support/services';
+
+const db = postgresTestDb('drover_shared_setup');
+const { schema, sql } = db;
+
+before(() => db.setUp());
+after(() => db.tearDown());
+
+async function sourceTable(rows: number): Promise<string> {
+  const table = `${schema}.${uniqueName('source')}`;
+  await sql(`CREATE TABLE ${table} (id bigint PRIMARY KEY, text text NOT NULL)`);
+  await sql(`INSERT INTO ${table} SELECT g, 'feedback ' || g FROM generate_series(1, $1::int) g`, [rows]);
+  return table;
+}
+
+function sharedSpec(fixture: Fixture, job: string, table: string, extra: Partial<JobSpecInput> = {}) {
+  return validateSpec({
+    name: job,
+    source: { type: 'postgres', url: postgresUrl, table, key: 'id' },
+    prompt: { template: '{{text}}' },
+    model: 'gpt-4.1-mini',
+    provider: { baseUrl: fixture.mock.url },
+    cache: false,
+    batching: { recordsPerRequest: 5 },
+    limits: { concurrency: 2 },
+    retry: { maxAttempts: 6, baseDelayMs: 5, maxDelayMs: 50 },
+    ledger: { postgres: postgresUrl, schema, leaseMs: 2000, claimSize: 20 },
+    sink: { type: 'postgres', table: `${schema}.${job}_results` },
+    ...extra,
+  });
+}
+
+describe('a job on the shared Postgres ledger', () => {
+  it('refuses a file sink, and a sink in another database, saying what to do', async () => {
+    const fixture = await createFixture(0);
+    try {
+      const table = await sourceTable(10);
+      const fileSink = sharedSpec(fixture, 'file-sink', table, { sink: { type: 'jsonl', path: 'out.jsonl' } });
+      await assert.rejects(new JobRunner(fileSink, { stateDir: fixture.stateDir }).run(), (error: Error) => {
+        assert.ok(error instanceof JobSetupError);
+        assert.match(error.message, /a jsonl sink cannot take part/);
+        assert.match(error.message, /"sink": \{"type": "postgres"\}/);
+        return true;
+      });
+      const elsewhere = sharedSpec(fixture, 'elsewhere', table, { sink: { type: 'postgres', url: 'postgres://postgres@127.0.0.1:5432/other' } });
+      await assert.rejects(new JobRunner(elsewhere, { stateDir: fixture.stateDir }).run(), /sink\.url: with a Postgres ledger/);
+    } finally {
+      await fixture.cleanup();
+    }
+  });
+
+  it('refuses a worker whose prompt differs from the job\'s', async () => {
+    const fixture = await createFixture(0);
+    try {
+      const table = await sourceTable(20);
+      const job = uniqueName('mismatch');
+      const summary = await new JobRunner(sharedSpec(fixture, job, table), { stateDir: fixture.stateDir }).run();
+      assert.equal(summary.status, 'done');
+      const changed = sharedSpec(fixture, job, table, { prompt: { template: 'Other: {{text}}' } });
+      await assert.rejects(new JobRunner(changed, { stateDir: `${fixture.stateDir}-2` }).run(), /runs a different prompt, template, output schema or model/);
+      // The same spec again, finished: nothing is pending, nothing is sent.
+      const requests = fixture.mock.stats().requests.total;
+      const again = await new JobRunner(sharedSpec(fixture, job, table), { stateDir: `${fixture.stateDir}-3` }).run();
+      assert.equal(again.status, 'done');
+      assert.equal(again.records.done, 20);
+      assert.equal(fixture.mock.stats().requests.total, requests);
+    } finally {
+      await fixture.cleanup();
+    }
+  });
+
+  it('a paused worker gives its claims back at once and the other finishes the job', async () => {
+    const fixture = await createFixture(0, { latencyMs: 40 });
+    try {
+      const table = await sourceTable(600);
+      const job = uniqueName('pause');
+      // A long lease: records the paused worker did not give back would stall the job for a minute.
+      const spec = sharedSpec(fixture, job, table, { ledger: { postgres: postgresUrl, schema, leaseMs: 60_000, claimSize: 20 } });
+      const logs: string[] = [];
+      const pausing = new JobRunner(spec, { stateDir: `${fixture.stateDir}-a`, listener: { log: (event) => logs.push(event.message) } });
+      const staying = new JobRunner(spec, { stateDir: `${fixture.stateDir}-b` });
+      const pausedRun = pausing.run();
+      const stayingRun = staying.run();
+      await waitFor(() => Object.keys(fixture.mock.recordCounts()).length >= 150, 30_000, '150 records answered');
+      pausing.pause();
+      const paused = await pausedRun;
+      assert.equal(paused.status, 'paused');
+      const pausedOwner = logs.map((message) => /^worker (\S+) joined/.exec(message)?.[1]).find(Boolean);
+      assert.ok(pausedOwner);
+      const leasedByPaused = await sql(`SELECT count(*) AS n FROM ${schema}.records WHERE job = $1 AND status = 'pending' AND lease_owner = $2`, [job, pausedOwner]);
+      assert.equal(leasedByPaused[0]?.n, '0', 'the paused worker holds no claim');
+      const jobWhilePaused = await sql(`SELECT status FROM ${schema}.jobs WHERE name = $1`, [job]);
+      assert.equal(jobWhilePaused[0]?.status, 'running', "one worker's pause does not pause the job");
+      const finished = await stayingRun;
+      assert.equal(finished.status, 'done');
+      assert.deepEqual(finished.records, { total: 600, done: 600, failed: 0 });
+      const rows = await sql(`SELECT count(*) AS n FROM ${schema}.${job}_results WHERE status = 'done'`);
+      assert.equal(rows[0]?.n, '600');
+      const jobRow = await sql(`SELECT status FROM ${schema}.jobs WHERE name = $1`, [job]);
+      assert.equal(jobRow[0]?.status, 'done');
+    } finally {
+      await fixture.cleanup();
+    }
+  });
+});
