@@ -10,6 +10,7 @@ import type { AttemptedRecord, JobRow, JobTotals, LedgerRecord, RecordUpdate } f
 import type { AttemptLedger, PreparerLedger, ProgressLedger } from '../ledger/ledgerViews';
 import { withClient } from '../postgres/pool';
 import { FencedCommitter, type ResultsTarget } from './fencedCommit';
+import { readSharedJob } from './sharedJobRow';
 import { sharedTables, type SharedTables } from './sharedSchema';
 
 export interface ClaimedRow {
@@ -36,23 +37,6 @@ export interface SharedJobState {
   pending: number;
 }
 
-interface JobDbRow {
-  name: string;
-  spec_json: string;
-  config_hash: string;
-  status: JobRow['status'];
-  status_reason: string | null;
-  total: string | null;
-  loaded: boolean;
-  requests: string;
-  retries: string;
-  rate_limited: string;
-  prompt_tokens: string;
-  completion_tokens: string;
-  cost_usd: number;
-  created_at: string;
-  updated_at: string;
-}
 
 export class PostgresLedger implements AttemptLedger, PreparerLedger, ProgressLedger {
   readonly tables: SharedTables;
@@ -106,42 +90,9 @@ export class PostgresLedger implements AttemptLedger, PreparerLedger, ProgressLe
 
   /** Reads the job row and counts into the cache that job() and counts() answer from. */
   async refresh(): Promise<void> {
-    const { rows } = await this.pool.query<JobDbRow>(
-      `SELECT name, spec_json, config_hash, status, status_reason, total, loaded, requests, retries, rate_limited,
-              prompt_tokens, completion_tokens, cost_usd, to_json(created_at) #>> '{}' AS created_at,
-              to_json(updated_at) #>> '{}' AS updated_at
-         FROM ${this.tables.jobs} WHERE name = $1`,
-      [this.jobName],
-    );
-    const counts = await this.pool.query<{ status: string; n: string }>(
-      `SELECT status, count(*) AS n FROM ${this.tables.records} WHERE job = $1 AND status <> 'pending' GROUP BY status`,
-      [this.jobName],
-    );
-    const count = (status: string) => Number(counts.rows.find((row) => row.status === status)?.n ?? 0);
-    this.cachedCounts = { done: count('done'), failed: count('failed') };
-    const row = rows[0];
-    this.cachedJob = row && {
-      name: row.name,
-      specJson: row.spec_json,
-      configHash: row.config_hash,
-      status: row.status,
-      statusReason: row.status_reason,
-      createdAt: row.created_at,
-      updatedAt: row.updated_at,
-      watermark: null,
-      watermarkConfigHash: null,
-      sinkSeq: 0,
-      sinkCheckpoint: null,
-      total: row.total === null ? null : Number(row.total),
-      totalExact: row.loaded,
-      elapsedMs: 0,
-      requests: Number(row.requests),
-      retries: Number(row.retries),
-      rateLimited: Number(row.rate_limited),
-      promptTokens: Number(row.prompt_tokens),
-      completionTokens: Number(row.completion_tokens),
-      costUsd: row.cost_usd,
-    };
+    const { job, counts } = await readSharedJob(this.pool, this.tables, this.jobName);
+    this.cachedJob = job;
+    this.cachedCounts = counts;
   }
 
   job(): JobRow | undefined {
@@ -158,7 +109,7 @@ export class PostgresLedger implements AttemptLedger, PreparerLedger, ProgressLe
    */
   async claim(limit: number): Promise<ClaimedRow[]> {
     const { rows } = await this.pool.query<{ key: string; ordinal: string; fields: Record<string, unknown> | null; malformed: string | null; attempts: number; input_hash: string | null; fence: string }>(
-      `WITH fence AS (SELECT nextval('${this.tables.fences.replaceAll("'", "''")}') AS value),
+      `WITH fence AS (SELECT nextval($5::regclass) AS value),
             picked AS (
               SELECT key FROM ${this.tables.records}
                WHERE job = $1 AND status = 'pending' AND (lease_until IS NULL OR lease_until < now())
@@ -169,7 +120,7 @@ export class PostgresLedger implements AttemptLedger, PreparerLedger, ProgressLe
          FROM picked, fence
         WHERE r.job = $1 AND r.key = picked.key
        RETURNING r.key, r.ordinal, r.fields, r.malformed, r.attempts, r.input_hash, r.fence`,
-      [this.jobName, limit, this.owner, this.leaseMs],
+      [this.jobName, limit, this.owner, this.leaseMs, this.tables.fences],
     );
     return rows
       .map((row) => {
@@ -246,6 +197,7 @@ export class PostgresLedger implements AttemptLedger, PreparerLedger, ProgressLe
   /** Commits a batch's outcomes under their fences, or nothing (see fencedCommit.ts). */
   async commit(updates: readonly RecordUpdate[], totals: Partial<JobTotals>): Promise<CommitResult> {
     await this.background;
+    if (updates.length === 0 && Object.values(totals).every((value) => !value)) return { committed: true, lost: [] };
     const fenced = updates.map((update) => ({ update, fence: this.fences.get(update.key) ?? '0' }));
     let outcome: { committed: boolean; matched: string[] };
     try {
