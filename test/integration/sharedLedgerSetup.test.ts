@@ -81,6 +81,34 @@ describe('a job on the shared Postgres ledger', () => {
     }
   });
 
+  it('ends a record that never gets a valid answer failed after retry.maxAttempts, counted across workers', async () => {
+    // Every answer is cut mid-way (invalid JSON): each record is retried until its attempts run out.
+    const fixture = await createFixture(0, { failBadJson: 1, latencyMs: 5 });
+    try {
+      const table = await sourceTable(30);
+      const job = uniqueName('poison');
+      const spec = sharedSpec(fixture, job, table, { retry: { maxAttempts: 3, baseDelayMs: 5, maxDelayMs: 20 } });
+      const [first, second] = await Promise.all([
+        new JobRunner(spec, { stateDir: `${fixture.stateDir}-a` }).run(),
+        new JobRunner(spec, { stateDir: `${fixture.stateDir}-b` }).run(),
+      ]);
+      for (const summary of [first, second]) {
+        assert.equal(summary.status, 'done');
+        assert.deepEqual(summary.records, { total: 30, done: 0, failed: 30 });
+      }
+      const attempts = await sql(`SELECT attempts, count(*) AS n FROM ${schema}.records WHERE job = $1 AND status = 'failed' GROUP BY attempts`, [job]);
+      assert.deepEqual(attempts, [{ attempts: 3, n: '30' }], 'three attempts each, whichever worker made them');
+      const jobRow = await sql(`SELECT status, status_reason, requests FROM ${schema}.jobs WHERE name = $1`, [job]);
+      assert.equal(jobRow[0]?.status, 'done');
+      assert.equal(jobRow[0]?.status_reason, '30 records failed');
+      assert.equal(Number(jobRow[0]?.requests), fixture.mock.stats().requests.total, 'every request is counted in the shared row');
+      const results = await sql(`SELECT count(*) AS n FROM ${schema}.${job}_results WHERE status = 'failed' AND attempts = 3`);
+      assert.equal(results[0]?.n, '30');
+    } finally {
+      await fixture.cleanup();
+    }
+  });
+
   it('a paused worker gives its claims back at once and the other finishes the job', async () => {
     const fixture = await createFixture(0, { latencyMs: 40 });
     try {

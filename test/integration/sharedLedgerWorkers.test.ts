@@ -167,6 +167,13 @@ describe('several workers on one job through the Postgres ledger', () => {
       assert.equal(answered.length, ids.length);
       const sent = answered.reduce((sum, count) => sum + count, 0);
       assert.ok(sent <= ids.length + 200, `${sent} records sent for ${ids.length}`);
+      // The job's row adds up every worker's spend, the discarded answers' included.
+      const [spend] = await sql(
+        `SELECT j.requests, j.cost_usd, (SELECT sum(cost_usd) FROM ${schema}.records WHERE job = $1) AS committed_cost FROM ${schema}.jobs j WHERE name = $1`,
+        [job],
+      );
+      assert.ok(Number(spend?.requests) > 0 && Number(spend?.requests) <= fixture.mock.stats().requests.total);
+      assert.ok(Number(spend?.cost_usd) >= Number(spend?.committed_cost) - 1e-9, JSON.stringify(spend));
     } finally {
       for (const worker of workers) worker.run.child.kill('SIGKILL');
       await fixture.cleanup();
