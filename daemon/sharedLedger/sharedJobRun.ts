@@ -23,7 +23,7 @@ import type { ResultsTarget } from './fencedCommit';
 import { LedgerLoader } from './ledgerLoader';
 import { PostgresLedger } from './postgresLedger';
 import { createSharedTables } from './sharedSchema';
-import { SharedRunLoop } from './sharedRunLoop';
+import { pollIntervalMs, SharedRunLoop } from './sharedRunLoop';
 
 const queryTimeoutMs = 30_000;
 
@@ -116,11 +116,17 @@ export async function runOnSharedLedger(
     runner.log('info', `worker ${owner} joined job ${spec.name} on the shared ledger (${target.description}, schema ${ledgerSpec.schema})`);
 
     const loader = new LedgerLoader(loaderPool, ledger.tables, spec.name);
-    const pollMs = Math.min(1000, Math.max(50, Math.floor(leaseMs / 5)));
+    const pollMs = pollIntervalMs(leaseMs);
     const load = async () => {
       while (!runner.stopping) {
-        const outcome = await loader.load(() => openSource(spec.source), controls.stopSignal);
-        if (outcome !== 'busy') return;
+        try {
+          const outcome = await loader.load(() => openSource(spec.source), controls.stopSignal);
+          if (outcome !== 'busy') return;
+        } catch (error) {
+          // The ledger's connection failed, not the source: the pages loaded are kept, load again.
+          if (!isTransient(error)) throw error;
+          runner.log('warn', `loading into the shared ledger was interrupted (${errorMessage(error)}); resuming`);
+        }
         // Another worker loads; should it die, its lock goes with its session and this one takes over.
         await new Promise((resolve) => setTimeout(resolve, pollMs));
       }
@@ -136,7 +142,7 @@ export async function runOnSharedLedger(
     const stop = runner.stopping;
     const { done, failed } = progress.counts;
     if (!stop) await ledger.setStatus('done', failed > 0 ? `${failed} records failed` : null);
-    if (discarded > 0) runner.log('warn', `this worker discarded ${discarded} answers whose records another worker had claimed after this worker's lease ran out`);
+    if (discarded > 0) runner.log('warn', `this worker discarded ${discarded} answers it could not commit (another worker had claimed their records after this one's lease ran out, or the commit failed)`);
     await ledger.refresh();
     const job = ledger.job();
     progress.setTotal(job?.total ?? done + failed, true);

@@ -38,6 +38,9 @@ export interface SharedRunResult {
 
 const refreshEveryMs = 1000;
 
+/** Often enough to take over an expired lease soon after it runs out, rarely enough to be cheap. */
+export const pollIntervalMs = (leaseMs: number) => Math.min(1000, Math.max(50, Math.floor(leaseMs / 5)));
+
 function sourceItemOf(row: ClaimedRow): SourceItem {
   const cursor = { ordinal: row.ordinal, key: row.key };
   if (row.malformed !== null || row.fields === null) {
@@ -71,8 +74,7 @@ export class SharedRunLoop {
       overheadTokens: parts.overheadTokens,
     });
     this.maxInSystem = Math.max(parts.claimSize, spec.limits.concurrency * spec.batching.recordsPerRequest * 2);
-    // Often enough to take over an expired lease soon after it runs out, rarely enough to be cheap.
-    this.pollMs = Math.min(1000, Math.max(50, Math.floor(parts.leaseMs / 5)));
+    this.pollMs = pollIntervalMs(parts.leaseMs);
   }
 
   async run(): Promise<SharedRunResult> {

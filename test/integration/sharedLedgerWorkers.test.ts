@@ -148,7 +148,7 @@ describe('several workers on one job through the Postgres ledger', () => {
       const staleLogs = stale.logs();
       const refused = staleLogs.filter((message) => message.includes('the commit was refused'));
       assert.ok(refused.length > 0, `the stopped worker tried to commit and was refused: ${staleLogs.join('\n')}`);
-      const discarded = staleLogs.map((message) => /discarded (\d+) answers whose records/.exec(message)?.[1]).find((value) => value !== undefined);
+      const discarded = staleLogs.map((message) => /discarded (\d+) answers it could not commit/.exec(message)?.[1]).find((value) => value !== undefined);
       assert.ok(discarded !== undefined && Number(discarded) > 0, 'the stopped worker counted the answers it discarded');
       // The records it lost carry another worker's commit, never its own.
       // (A commit caught mid-transaction by the stop lost its session instead: discarded too.)
