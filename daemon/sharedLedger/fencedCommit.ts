@@ -56,7 +56,8 @@ function mergedByKey(updates: readonly FencedUpdate[]): FencedUpdate[] {
       update: { ...entry.update, promptTokens: sum('promptTokens'), completionTokens: sum('completionTokens'), costUsd: sum('costUsd') },
     });
   }
-  return [...byKey.values()];
+  // In key order, as every multi-row write locks them, so two writes cannot deadlock.
+  return [...byKey.values()].sort((a, b) => (a.update.key < b.update.key ? -1 : a.update.key > b.update.key ? 1 : 0));
 }
 
 export class FencedCommitter {

@@ -156,6 +156,8 @@ export class PostgresLedger implements AttemptLedger, PreparerLedger, ProgressLe
   async markAttempted(records: readonly AttemptedRecord[]): Promise<boolean> {
     const fenced = records.filter((record) => this.fences.has(record.key) && !this.lostKeys.has(record.key));
     if (fenced.length !== records.length) return false;
+    // Rows are locked in key order by every multi-row write, so two writes cannot deadlock.
+    const ordered = [...records].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
     const marked = withClient(this.pool, async (client) => {
       await client.query('BEGIN');
       const result = await client.query(
@@ -165,7 +167,7 @@ export class PostgresLedger implements AttemptLedger, PreparerLedger, ProgressLe
                 lease_until = greatest(r.lease_until, now() + $3 * interval '1 millisecond')
            FROM unnest($4::text[], $5::text[], $6::bigint[]) AS u(key, input_hash, fence)
           WHERE r.job = $1 AND r.key = u.key AND r.fence = u.fence AND r.lease_owner = $2 AND r.status = 'pending'`,
-        [this.jobName, this.owner, this.leaseMs, records.map((record) => record.key), records.map((record) => record.inputHash), records.map((record) => this.fences.get(record.key))],
+        [this.jobName, this.owner, this.leaseMs, ordered.map((record) => record.key), ordered.map((record) => record.inputHash), ordered.map((record) => this.fences.get(record.key))],
       );
       if (result.rowCount !== records.length) {
         await client.query('ROLLBACK');
@@ -230,15 +232,22 @@ export class PostgresLedger implements AttemptLedger, PreparerLedger, ProgressLe
   async heartbeat(): Promise<string[]> {
     const keys = this.ownedKeys();
     if (keys.length === 0) return [];
+    // Rows locked right now (this worker's own commit, another's claim) are skipped, never
+    // waited for: a heartbeat cannot deadlock with a commit, and the next one extends them.
+    // Lost is what no longer carries this worker's fence, whatever its status.
     const { rows } = await this.pool.query<{ key: string }>(
-      `WITH extended AS (
+      `WITH mine AS (
+         SELECT r.key FROM ${this.tables.records} r
+           JOIN unnest($4::text[], $5::bigint[]) AS u(key, fence) ON r.key = u.key AND r.fence = u.fence
+          WHERE r.job = $1 AND r.lease_owner = $2 AND r.status = 'pending'
+          ORDER BY r.key
+          FOR UPDATE OF r SKIP LOCKED),
+       extended AS (
          UPDATE ${this.tables.records} r SET lease_until = now() + $3 * interval '1 millisecond'
-           FROM unnest($4::text[], $5::bigint[]) AS u(key, fence)
-          WHERE r.job = $1 AND r.key = u.key AND r.fence = u.fence AND r.lease_owner = $2 AND r.status = 'pending'
-         RETURNING r.key)
-       SELECT u.key FROM unnest($4::text[]) AS u(key)
-        WHERE u.key NOT IN (SELECT key FROM extended)
-          AND NOT EXISTS (SELECT 1 FROM ${this.tables.records} r WHERE r.job = $1 AND r.key = u.key AND r.committed_by = $2 AND r.status <> 'pending')`,
+           FROM mine WHERE r.job = $1 AND r.key = mine.key)
+       SELECT u.key FROM unnest($4::text[], $5::bigint[]) AS u(key, fence)
+         JOIN ${this.tables.records} r ON r.job = $1 AND r.key = u.key
+        WHERE r.fence IS DISTINCT FROM u.fence OR r.lease_owner IS DISTINCT FROM $2`,
       [this.jobName, this.owner, this.leaseMs, keys, keys.map((key) => this.fences.get(key))],
     );
     // A key finished or given back while the heartbeat ran is no longer ours to lose.
