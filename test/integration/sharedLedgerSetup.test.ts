@@ -81,6 +81,29 @@ describe('a job on the shared Postgres ledger', () => {
     }
   });
 
+  it('fails rows without a usable key through the same fenced commit, into the results table', async () => {
+    const fixture = await createFixture(0);
+    try {
+      const table = `${schema}.${uniqueName('keys')}`;
+      await sql(`CREATE TABLE ${table} (id bigint, text text NOT NULL)`);
+      await sql(`INSERT INTO ${table} VALUES (1, 'one'), (NULL, 'no key'), (2, 'two'), (2, 'two again'), (3, 'three')`);
+      const job = uniqueName('malformed');
+      const summary = await new JobRunner(sharedSpec(fixture, job, table), { stateDir: fixture.stateDir }).run();
+      assert.equal(summary.status, 'done');
+      assert.deepEqual(summary.records, { total: 5, done: 3, failed: 2 });
+      const rows = await sql(`SELECT key, status, error_class FROM ${schema}.${job}_results ORDER BY key`);
+      assert.deepEqual(rows, [
+        { key: '1', status: 'done', error_class: null },
+        { key: '2', status: 'done', error_class: null },
+        { key: '3', status: 'done', error_class: null },
+        { key: 'duplicate:2#2', status: 'failed', error_class: 'malformed' },
+        { key: 'null-key:1', status: 'failed', error_class: 'malformed' },
+      ]);
+    } finally {
+      await fixture.cleanup();
+    }
+  });
+
   it('ends a record that never gets a valid answer failed after retry.maxAttempts, counted across workers', async () => {
     // Every answer is cut mid-way (invalid JSON): each record is retried until its attempts run out.
     const fixture = await createFixture(0, { failBadJson: 1, latencyMs: 5 });
