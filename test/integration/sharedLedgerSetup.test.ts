@@ -43,7 +43,7 @@ function sharedSpec(fixture: Fixture, job: string, table: string, extra: Partial
 }
 
 describe('a job on the shared Postgres ledger', () => {
-  it('refuses a file sink, and a sink in another database, saying what to do', async () => {
+  it('refuses a file sink, a sink in another database and a password in the ledger URL, saying what to do', async () => {
     const fixture = await createFixture(0);
     try {
       const table = await sourceTable(10);
@@ -56,6 +56,12 @@ describe('a job on the shared Postgres ledger', () => {
       });
       const elsewhere = sharedSpec(fixture, 'elsewhere', table, { sink: { type: 'postgres', url: 'postgres://postgres@127.0.0.1:5432/other' } });
       await assert.rejects(new JobRunner(elsewhere, { stateDir: fixture.stateDir }).run(), /sink\.url: with a Postgres ledger/);
+      const withPassword = sharedSpec(fixture, 'password', table, { ledger: { postgres: 'postgres://postgres:secret@127.0.0.1:5432/test', schema } });
+      await assert.rejects(new JobRunner(withPassword, { stateDir: fixture.stateDir }).run(), (error: Error) => {
+        assert.match(error.message, /^ledger\.postgres contains a password.*ledger\.passwordEnv/s);
+        assert.doesNotMatch(error.message, /secret/);
+        return true;
+      });
     } finally {
       await fixture.cleanup();
     }
