@@ -133,6 +133,7 @@ export async function runOnSharedLedger(
     };
     const loop = new SharedRunLoop(runner, {
       spec, ledger, mirror, progress, load, leaseMs,
+      budget: engine.budget,
       executor: engine.executor,
       preparer: engine.preparer,
       overheadTokens: engine.builder.overheadTokens,

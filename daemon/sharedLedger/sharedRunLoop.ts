@@ -7,6 +7,7 @@
 // worker stops (pause, cancel, a fatal error), leaving its unfinished records to the others.
 import pLimit from 'p-limit';
 import type { Ledger, RecordUpdate } from '../ledger/ledger';
+import type { Budget } from '../limits/budget';
 import type { BatchExecutor, Disposition } from '../pipeline/batchExecutor';
 import type { JobRunner } from '../pipeline/jobRunner';
 import { Packer } from '../pipeline/packer';
@@ -24,6 +25,7 @@ export interface SharedRunLoopParts {
   executor: BatchExecutor;
   preparer: RecordPreparer;
   progress: ProgressTracker;
+  budget: Budget;
   overheadTokens: number;
   leaseMs: number;
   claimSize: number;
@@ -60,6 +62,10 @@ export class SharedRunLoop {
   private loaded = false;
   private discarded = 0;
   private databaseFailing = false;
+  /** The job's spend in the shared row when last read, and this worker's part of it then and now. */
+  private sharedCostSeen: number;
+  private ownCostSeen = 0;
+  private ownCostAdded = 0;
   private wakeUp: (() => void) | null = null;
 
   constructor(
@@ -75,6 +81,7 @@ export class SharedRunLoop {
     });
     this.maxInSystem = Math.max(parts.claimSize, spec.limits.concurrency * spec.batching.recordsPerRequest * 2);
     this.pollMs = pollIntervalMs(parts.leaseMs);
+    this.sharedCostSeen = parts.ledger.job()?.costUsd ?? 0;
   }
 
   async run(): Promise<SharedRunResult> {
@@ -176,6 +183,8 @@ export class SharedRunLoop {
   private async apply(disposition: Disposition): Promise<void> {
     const { ledger, progress } = this.parts;
     const result = await ledger.commit(disposition.updates, disposition.totals);
+    // The totals reached the shared row unless the commit itself failed.
+    if (result.failure === undefined) this.ownCostAdded += disposition.totals.costUsd ?? 0;
     this.inSystem -= disposition.finished.length + disposition.abandoned.length;
     // Records handed back without an answer (this worker stops, or their lease was lost before sending).
     await ledger.release(disposition.abandoned.map((record) => record.key));
@@ -253,7 +262,14 @@ export class SharedRunLoop {
 
   private async refresh(): Promise<void> {
     try {
+      const ownAdded = this.ownCostAdded;
       await this.parts.ledger.refresh();
+      // What the other workers spent since the last read counts against this worker's budget
+      // too (a commit racing the read is corrected at the next one).
+      const shared = this.parts.ledger.job()?.costUsd ?? this.sharedCostSeen;
+      this.parts.budget.addSpentElsewhere(shared - this.sharedCostSeen - (ownAdded - this.ownCostSeen));
+      this.sharedCostSeen = shared;
+      this.ownCostSeen = ownAdded;
     } catch (error) {
       this.runner.log('warn', `could not read the shared job's state: ${error instanceof Error ? error.message : String(error)}`);
     }

@@ -138,6 +138,27 @@ describe('a job on the shared Postgres ledger', () => {
     }
   });
 
+  it('counts what the other workers spend against the budget: the job stops near it, not at workers × budget', async () => {
+    const fixture = await createFixture(0, { latencyMs: 200 });
+    try {
+      const table = await sourceTable(3000);
+      const job = uniqueName('budget');
+      const budgetUsd = 0.03;
+      const spec = sharedSpec(fixture, job, table, { limits: { concurrency: 2, budgetUsd } });
+      const summaries = await Promise.all(['a', 'b'].map((name) => new JobRunner(spec, { stateDir: `${fixture.stateDir}-${name}` }).run()));
+      for (const summary of summaries) {
+        assert.equal(summary.status, 'paused');
+        assert.match(summary.statusReason ?? '', /budget/);
+      }
+      const [row] = await sql(`SELECT cost_usd FROM ${schema}.jobs WHERE name = $1`, [job]);
+      const spent = Number(row?.cost_usd);
+      // Each worker alone would have stopped at the budget: twice it between them.
+      assert.ok(spent > budgetUsd * 0.8 && spent <= budgetUsd * 1.25, `spent $${spent} of a $${budgetUsd} budget`);
+    } finally {
+      await fixture.cleanup();
+    }
+  });
+
   it('a paused worker gives its claims back at once and the other finishes the job', async () => {
     const fixture = await createFixture(0, { latencyMs: 40 });
     try {
