@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import type { ResultRow } from '../sinks/sink';
 import type { ResumeCursor } from '../sources/source';
 import { BatchLedger } from './batchLedger';
+import type { AttemptLedger, PreparerLedger, ProgressLedger } from './ledgerViews';
 import { migrate } from './schema';
 
 export type JobStatus = 'running' | 'paused' | 'done' | 'cancelled';
@@ -142,7 +143,7 @@ function toResultRow(row: RecordDbRow): ResultRow & { seq: number } {
   };
 }
 
-export class Ledger {
+export class Ledger implements AttemptLedger, PreparerLedger, ProgressLedger {
   private readonly db: Database.Database;
   private nextSeq: number;
   private readonly statements;
@@ -310,16 +311,19 @@ export class Ledger {
   }
 
   /**
-   * Counts an attempt for each record before the request goes out; `durable()` then says
-   * when the count is on disk. The job's updated_at becomes the time of the last request
-   * sent, which a resumed run's rate limiter starts from.
+   * Counts an attempt for each record, and resolves once the count is on disk, so the
+   * request can go out with no crash able to undercount it. The job's updated_at becomes
+   * the time of the last request sent, which a resumed run's rate limiter starts from.
    */
-  markAttempted(records: readonly AttemptedRecord[]): void {
+  async markAttempted(records: readonly AttemptedRecord[]): Promise<boolean> {
     const timestamp = now();
     this.write(() => {
       for (const record of records) this.statements.attempt.run(record.key, record.ordinal, record.inputHash, timestamp, timestamp);
       this.statements.touchJob.run(timestamp);
     });
+    await this.durable();
+    // One process owns this ledger (the run lock): its records are always its own to send.
+    return true;
   }
 
   /** Takes back an attempt that never reached the model (the job stopped first). */

@@ -28,6 +28,14 @@ export class Budget {
     return true;
   }
 
+  /**
+   * Spend by others sharing this budget (other workers of a shared job), as learnt from the
+   * shared ledger; negative to correct an earlier overestimate.
+   */
+  addSpentElsewhere(usd: number): void {
+    this.spent += usd;
+  }
+
   settle(reservedUsd: number, actualUsd: number): void {
     this.reserved = Math.max(0, this.reserved - reservedUsd);
     this.spent += actualUsd;

@@ -4,7 +4,8 @@
 // the runner applies the returned disposition.
 import type { JobSpec, Price } from '../spec/jobSpec';
 import { costUsd, priceFor } from '../cost/prices';
-import type { JobTotals, Ledger, RecordUpdate } from '../ledger/ledger';
+import type { JobTotals, RecordUpdate } from '../ledger/ledger';
+import type { AttemptLedger } from '../ledger/ledgerViews';
 import { RequestTooLargeError, type Admission, type Ticket } from '../limits/admission';
 import type { Budget } from '../limits/budget';
 import type { Clock } from '../limits/clock';
@@ -47,7 +48,7 @@ export interface Disposition {
 
 export interface ExecutorContext {
   spec: JobSpec;
-  ledger: Ledger;
+  ledger: AttemptLedger;
   builder: RequestBuilder;
   validator: OutputValidator;
   admission: Admission;
@@ -134,13 +135,19 @@ export class BatchExecutor {
       return result;
     }
 
-    ledger.markAttempted(batch.map((record) => ({ key: record.key, ordinal: record.ordinal, inputHash: record.inputHash })));
+    const mine = await ledger.markAttempted(batch.map((record) => ({ key: record.key, ordinal: record.ordinal, inputHash: record.inputHash })));
+    if (!mine) {
+      // A shared ledger gave these records to another worker: sending them would only repeat its work.
+      admission.settle(ticket, 0);
+      budget.settle(worstCase, 0);
+      router.release(route);
+      result.abandoned = batch;
+      return result;
+    }
     for (const record of batch) record.attempts += 1;
     inFlight.count += 1;
     let outcome: CallOutcome;
     try {
-      // The attempt is on disk before the request leaves, so no crash can undercount it.
-      await ledger.durable();
       outcome = await route.client.chat(builder.build(route.model, items, maxOutput), this.context.abortSignal);
     } catch (error) {
       // Aborted by a cancel or the drain deadline: the attempt stays counted, nothing else.

@@ -5,27 +5,21 @@ import { setMaxListeners } from 'node:events';
 import { createBatchModeRun } from '../batch/batchModeSetup';
 import { Ledger } from '../ledger/ledger';
 import { acquireRunLock, JobLockedError, type RunLock } from '../ledger/runLock';
-import { Admission } from '../limits/admission';
-import { Budget } from '../limits/budget';
 import { systemClock, type Clock } from '../limits/clock';
 import { jobSummaryOf, type JobErrorEvent, type JobLogEvent, type JobProgress, type JobSummary } from '../protocol/jobProgress';
-import { EndpointRouter } from '../provider/endpointRouter';
-import { ProviderClient } from '../provider/providerClient';
+import type { ProviderClient } from '../provider/providerClient';
+import { runOnSharedLedger } from '../sharedLedger/sharedJobRun';
 import { openSink } from '../sinks/openSink';
 import { SinkFeeder } from '../sinks/sinkFeeder';
 import { openSource } from '../sources/openSource';
 import type { RecordSource } from '../sources/source';
-import { compileTemplate } from '../sources/template';
 import type { JobSpec } from '../spec/jobSpec';
-import { tokenizerFor } from '../tokens/tokenizer';
-import { BatchExecutor, type StopRequest } from './batchExecutor';
+import type { StopRequest } from './batchExecutor';
+import { buildEngine, type EngineControls, resolveJob } from './engineParts';
 import { InFlight } from './inFlight';
-import { configHash, JobSetupError, resolveEndpoints } from './jobSetup';
-import { answerTokensPerRecord, compileOutputSchema } from './outputSchema';
-import { ProgressTracker } from './progressTracker';
-import { RecordPreparer } from './recordPreparer';
+import { JobSetupError } from './jobSetup';
+import type { ProgressTracker } from './progressTracker';
 import { RunLoop } from './runLoop';
-import { RequestBuilder } from './requestBuilder';
 import { Watermark } from './watermark';
 
 export interface RunnerListener {
@@ -101,6 +95,8 @@ export class JobRunner {
       throw error;
     }
     try {
+      // A shared ledger is run by several workers (each with a lock on its own state dir).
+      if (this.spec.ledger) return await runOnSharedLedger(this, this.spec, this.spec.ledger, this.options, this.controls);
       return await this.runLocked();
     } finally {
       lock.release();
@@ -109,18 +105,14 @@ export class JobRunner {
 
   private async runLocked(): Promise<JobSummary> {
     const { spec, options } = this;
-    const validator = compileOutputSchema(spec.output);
-    const template = compileTemplate(spec.prompt.template);
-    const tokenizer = tokenizerFor(spec.model);
-    const endpoints = resolveEndpoints(spec, options.secrets ?? {}, options.env ?? process.env);
-    const builder = new RequestBuilder(spec, tokenizer);
-    const hash = configHash(spec);
+    const resolved = resolveJob(spec, options);
+    const hash = resolved.configHash;
 
     const ledger = Ledger.open(options.stateDir, spec.name);
     let source: RecordSource | undefined;
     let feeder: SinkFeeder | undefined;
     let counting = true;
-    const clients = endpoints.map((endpoint) => new ProviderClient(endpoint, { connections: spec.limits.concurrency, ...spec.provider }));
+    let clients: ProviderClient[] = [];
     try {
       const previous = ledger.job();
       const resumable = previous && (previous.status === 'running' || previous.status === 'paused');
@@ -130,46 +122,11 @@ export class JobRunner {
       if (!after) ledger.clearWatermark();
       ledger.setStatus('running', null);
 
+      const engine = buildEngine(spec, options, this.controls, ledger, resolved, previous ? Date.now() - Date.parse(previous.updatedAt) : undefined);
+      clients = engine.clients;
+      const { executor, preparer, progress, builder, budget } = engine;
       source = await openSource(spec.source);
       if (spec.sink) feeder = await SinkFeeder.open(ledger, await openSink(spec.sink, spec));
-
-      const perRecord = answerTokensPerRecord(spec.output, tokenizer);
-      const executorLimits = spec.batching.maxOutputTokens ?? Math.ceil(perRecord * spec.batching.recordsPerRequest) + 16;
-      const admission = new Admission({
-        ...spec.limits,
-        largestRequestTokens: spec.batching.maxPromptTokens + executorLimits,
-        windowMs: options.rateWindowMs ?? 60_000,
-        clock: this.clock,
-        ...(previous ? { quietMs: Date.now() - Date.parse(previous.updatedAt) } : {}),
-      });
-      const job = ledger.job();
-      const budget = new Budget(spec.limits.budgetUsd, job?.costUsd ?? 0);
-      const router = new EndpointRouter(
-        clients.map((client, index) => ({ client, model: endpoints[index]?.model ?? spec.model })),
-        this.clock,
-        { onSwitch: (from, to, reason) => this.log('warn', `switching from ${from.client.endpoint.baseUrl} to ${to.client.endpoint.baseUrl}: ${reason}`) },
-        3,
-        options.probeIntervalMs,
-      );
-      const executor = new BatchExecutor({
-        spec, ledger, builder, validator, admission, budget, router, clock: this.clock,
-        answerTokensPerRecord: perRecord,
-        stopSignal: this.stopController.signal,
-        abortSignal: this.abortController.signal,
-        inFlight: this.inFlight,
-        endpointDownAfterMs: options.endpointDownAfterMs ?? 60_000,
-        requestStop: (stop) => this.requestStop(stop),
-      });
-      const preparer = new RecordPreparer({
-        ledger, template, tokenizer, configHash: hash,
-        maxPromptTokens: spec.batching.maxPromptTokens,
-        overheadTokens: builder.overheadTokens,
-        oversize: spec.batching.oversize,
-        maxAttempts: spec.retry.maxAttempts,
-        useCache: spec.cache,
-        retryFailed: options.retryFailed ?? false,
-      });
-      const progress = new ProgressTracker(this.jobId, ledger, admission, budget, router, this.clock, () => this.inFlight.count);
       if (after) this.log('info', `resuming after record ${String(after.key ?? after.ordinal)}`);
 
       const loop = new RunLoop(this, {
@@ -193,9 +150,10 @@ export class JobRunner {
         // Batch mode reads the whole source each run: finished records are skipped by the
         // ledger, and records inside a provider's batch are picked up from it.
         await createBatchModeRun(this, {
-          spec, ledger, source, preparer, progress, feeder, executor, budget, builder, validator,
+          spec, ledger, source, preparer, progress, feeder, executor, budget, builder,
+          validator: resolved.validator,
           stateDir: options.stateDir,
-          endpoint: endpoints[0],
+          endpoint: resolved.endpoints[0],
         }).run();
       } else {
         await loop.run(after);
@@ -235,6 +193,18 @@ export class JobRunner {
   }
 
   // --- used by the run loop -------------------------------------------------------------
+
+  get controls(): EngineControls {
+    return {
+      jobId: this.jobId,
+      clock: this.clock,
+      stopSignal: this.stopController.signal,
+      abortSignal: this.abortController.signal,
+      inFlight: this.inFlight,
+      requestStop: (stop) => this.requestStop(stop),
+      log: (level, message) => this.log(level, message),
+    };
+  }
 
   get stopping(): StopRequest | null {
     return this.stopRequest;

@@ -1,6 +1,7 @@
 // The job's live numbers: counts, totals, rates, ETA, projected cost and rate-limit
 // headroom, kept in memory and turned into a JobProgress snapshot on demand.
-import type { JobRow, JobTotals, Ledger, RecordUpdate } from '../ledger/ledger';
+import type { JobRow, JobTotals, RecordUpdate } from '../ledger/ledger';
+import type { ProgressLedger } from '../ledger/ledgerViews';
 import type { Admission } from '../limits/admission';
 import type { Budget } from '../limits/budget';
 import type { Clock } from '../limits/clock';
@@ -25,7 +26,7 @@ export class ProgressTracker {
 
   constructor(
     private readonly jobId: string,
-    ledger: Ledger,
+    ledger: ProgressLedger,
     private readonly admission: Admission,
     private readonly budget: Budget,
     private readonly router: EndpointRouter,
@@ -52,6 +53,12 @@ export class ProgressTracker {
   setTotal(total: number, exact: boolean): void {
     this.total = total;
     this.totalExact = exact;
+  }
+
+  /** Counts from a ledger that other workers also finish records in. */
+  setCounts(done: number, failed: number): void {
+    this.counts.done = done;
+    this.counts.failed = failed;
   }
 
   /** A record finished in an earlier run is being answered again (its input changed). */

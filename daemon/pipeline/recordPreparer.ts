@@ -2,7 +2,8 @@
 // earlier run), finish it at once (malformed, a template problem, too large, out of
 // attempts, or answered before — the content cache), or send it.
 import { createHash } from 'node:crypto';
-import type { Ledger, RecordUpdate } from '../ledger/ledger';
+import type { RecordUpdate } from '../ledger/ledger';
+import type { PreparerLedger } from '../ledger/ledgerViews';
 import type { ResumeCursor, SourceItem } from '../sources/source';
 import type { compileTemplate } from '../sources/template';
 import type { Tokenizer } from '../tokens/tokenizer';
@@ -28,7 +29,7 @@ export type Preparation =
   | { kind: 'send'; record: Omit<PendingRecord, 'sequence'>; reopened: 'done' | 'failed' | null };
 
 export interface PreparerOptions {
-  ledger: Ledger;
+  ledger: PreparerLedger;
   template: ReturnType<typeof compileTemplate>;
   tokenizer: Tokenizer;
   configHash: string;

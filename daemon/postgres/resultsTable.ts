@@ -3,6 +3,7 @@
 import type { PoolClient } from 'pg';
 import { quoteIdentifier } from '../sql/identifiers';
 import { displayQualified, type QualifiedName, quoteQualified } from './identifiers';
+import type { ResultRow } from '../sinks/sink';
 import type { ColumnType, ResultColumn } from './resultColumns';
 
 // What an existing column may be (as format_type spells it) for values of each type.
@@ -72,4 +73,24 @@ export async function prepareResultsTable(
     );
   }
   await client.query('COMMIT');
+}
+
+/**
+ * One multi-row upsert by key: the rows travel as one array per column
+ * (`INSERT … SELECT * FROM unnest($1::text[], …)`), a single statement whatever their number.
+ */
+export function resultsUpsert(table: QualifiedName, columns: readonly ResultColumn[]): { sql: string; values(rows: readonly ResultRow[]): unknown[][] } {
+  const names = columns.map((column) => quoteIdentifier(column.name));
+  const arrays = columns.map((column, index) => `$${index + 1}::${column.type}[]`);
+  const updates = names.filter((name) => name !== '"key"').map((name) => `${name} = EXCLUDED.${name}`);
+  return {
+    sql:
+      `INSERT INTO ${quoteQualified(table)} (${names.join(', ')}) SELECT * FROM unnest(${arrays.join(', ')}) ` +
+      `ON CONFLICT ("key") DO UPDATE SET ${updates.join(', ')}`,
+    // One statement cannot update the same key twice; the later row of a key wins.
+    values: (rows) => {
+      const latest = [...new Map(rows.map((row) => [row.key, row])).values()];
+      return columns.map((column) => latest.map((row) => column.valueOf(row)));
+    },
+  };
 }

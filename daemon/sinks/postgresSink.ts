@@ -10,13 +10,12 @@ import {
   displayQualified,
   parseQualifiedName,
   type QualifiedName,
-  quoteQualified,
 } from '../postgres/identifiers';
 import { createPool, withClient } from '../postgres/pool';
-import { defaultResultsTable, quoteIdentifier } from '../sql/identifiers';
+import { defaultResultsTable } from '../sql/identifiers';
 import { withReconnect } from '../postgres/reconnect';
 import { type ResultColumn, resultColumns } from '../postgres/resultColumns';
-import { prepareResultsTable } from '../postgres/resultsTable';
+import { prepareResultsTable, resultsUpsert } from '../postgres/resultsTable';
 import type { SinkSpec } from '../spec/jobSpec';
 import { type ResultRow, type ResultSink, SinkError } from './sink';
 
@@ -60,7 +59,7 @@ export async function openPostgresSink(spec: PostgresSinkSpec, options: Postgres
 
 class PostgresSink implements ResultSink {
   readonly description: string;
-  private readonly upsertSql: string;
+  private readonly upsert;
 
   constructor(
     private readonly pool: Pool,
@@ -69,12 +68,7 @@ class PostgresSink implements ResultSink {
     private readonly connection: string,
   ) {
     this.description = `postgres ${connection} (table ${displayQualified(table)})`;
-    const names = columns.map((column) => quoteIdentifier(column.name));
-    const arrays = columns.map((column, index) => `$${index + 1}::${column.type}[]`);
-    const updates = names.filter((name) => name !== '"key"').map((name) => `${name} = EXCLUDED.${name}`);
-    this.upsertSql =
-      `INSERT INTO ${quoteQualified(table)} (${names.join(', ')}) SELECT * FROM unnest(${arrays.join(', ')}) ` +
-      `ON CONFLICT ("key") DO UPDATE SET ${updates.join(', ')}`;
+    this.upsert = resultsUpsert(table, columns);
   }
 
   /**
@@ -94,17 +88,16 @@ class PostgresSink implements ResultSink {
 
   async write(rows: readonly ResultRow[]): Promise<string | null> {
     if (rows.length === 0) return null;
-    // One statement cannot update the same key twice; the later row of a key wins.
-    const latest = [...new Map(rows.map((row) => [row.key, row])).values()];
-    const values = this.columns.map((column) => latest.map((row) => column.valueOf(row)));
+    const values = this.upsert.values(rows);
+    const count = values[0]?.length ?? 0;
     const fail = (message: string) => new SinkError(message);
     try {
-      await withReconnect(() => withClient(this.pool, (client) => client.query(this.upsertSql, values)), {
+      await withReconnect(() => withClient(this.pool, (client) => client.query(this.upsert.sql, values)), {
         giveUp: (message) => fail(`sink ${this.description}: ${message}`),
       });
     } catch (error) {
       if (error instanceof SinkError) throw error;
-      throw fail(`sink: writing ${latest.length} rows to table "${displayQualified(this.table)}" failed: ${describeDatabaseError(error)}`);
+      throw fail(`sink: writing ${count} rows to table "${displayQualified(this.table)}" failed: ${describeDatabaseError(error)}`);
     }
     return null;
   }

@@ -95,6 +95,28 @@ const providerApiDefaults = {
   anthropic: { baseUrl: 'https://api.anthropic.com/v1', apiKeyEnv: 'ANTHROPIC_API_KEY' },
 } as const satisfies Record<z.infer<typeof providerApiSchema>, { baseUrl: string; apiKeyEnv: string }>;
 
+export const ledgerSchema = z
+  .object({
+    postgres: nonEmpty.describe(
+      'postgres://user@host:port/database — without the password. Several workers (daemons or `drover run`s) share the job through this database.',
+    ),
+    passwordEnv: nonEmpty.optional().describe('Environment variable that holds the password.'),
+    schema: z
+      .string()
+      .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'a plain lowercase identifier: letters, digits and "_"')
+      .default('drover')
+      .describe('Schema that holds the ledger tables (created when missing).'),
+    leaseMs: z
+      .number()
+      .int()
+      .min(500)
+      .max(3_600_000)
+      .default(60_000)
+      .describe('How long a claim lasts without a heartbeat; a worker stopped longer loses its records to the others.'),
+    claimSize: z.number().int().min(1).max(10_000).optional().describe('Records claimed at a time; defaults to concurrency × recordsPerRequest.'),
+  })
+  .strict();
+
 const endpointSchema = z
   .object({
     baseUrl: z.url().describe('Base URL, e.g. https://api.openai.com/v1 or https://api.anthropic.com/v1'),
@@ -254,6 +276,9 @@ export const jobSpecSchema = z
     cache: z.boolean().default(true).describe('Reuse answers for inputs already answered with the same prompt and model.'),
     prices: z.record(z.string(), priceSchema).default({}).describe('Per-model price overrides.'),
     sink: sinkSchema.optional(),
+    ledger: ledgerSchema
+      .optional()
+      .describe('A shared Postgres ledger, so several workers can run one job; absent, the job has a SQLite ledger of its own.'),
   })
   .strict()
   .refine((spec) => spec.temperature === undefined || spec.temperature <= 1 || (spec.provider.api !== 'anthropic' && spec.provider.fallbacks.every((endpoint) => endpoint.api !== 'anthropic')), {
@@ -275,3 +300,4 @@ export type LimitsSpec = JobSpec['limits'];
 export type BatchingSpec = JobSpec['batching'];
 export type Price = z.infer<typeof priceSchema>;
 export type BatchModeSpec = JobSpec['batch'];
+export type LedgerSpec = z.infer<typeof ledgerSchema>;

@@ -39,6 +39,21 @@ describe('job spec', () => {
     );
   });
 
+  it('has no ledger by default; a shared Postgres ledger gets its defaults and checked fields', () => {
+    assert.equal(validateSpec(minimal).ledger, undefined);
+    const shared = validateSpec({ ...minimal, ledger: { postgres: 'postgres://drover@db:5432/jobs' } });
+    assert.deepEqual(shared.ledger, { postgres: 'postgres://drover@db:5432/jobs', schema: 'drover', leaseMs: 60_000 });
+    assert.throws(
+      () => validateSpec({ ...minimal, ledger: { postgres: 'postgres://db/jobs', schema: 'Drover Ledger', leaseMs: 10, claimSize: 0, lease: 5 } }),
+      (error: unknown) => {
+        assert.ok(error instanceof SpecError);
+        const has = (prefix: string) => error.problems.some((problem) => problem.startsWith(prefix));
+        for (const path of ['ledger.schema: ', 'ledger.leaseMs: ', 'ledger.claimSize: ', 'ledger: ']) assert.ok(has(path), `${path} in ${error.message}`);
+        return true;
+      },
+    );
+  });
+
   it('rejects unknown fields rather than ignoring a typo', () => {
     assert.throws(() => validateSpec({ ...minimal, limit: { rpm: 5 } }), /Unrecognized key.*"limit"/);
   });
