@@ -3,6 +3,7 @@
 // from the spec's limits, learn the provider's own limits from its headers when the spec
 // gives none, and are corrected by what the provider says remains.
 import type { RateLimitSnapshot } from '../provider/rateLimitHeaders';
+import type { AdmissionControl } from './admissionControl';
 import type { Clock } from './clock';
 import { TokenBucket } from './tokenBucket';
 
@@ -47,7 +48,7 @@ interface Waiter {
   onAbort: () => void;
 }
 
-export class Admission {
+export class Admission implements AdmissionControl {
   private requests: TokenBucket | null;
   private tokens: TokenBucket | null;
   private holdUntil = 0;
@@ -149,6 +150,11 @@ export class Admission {
 
   get waiting(): number {
     return this.queue.length;
+  }
+
+  /** Nothing outside this process to release. */
+  close(): Promise<void> {
+    return Promise.resolve();
   }
 
   private pump(): void {

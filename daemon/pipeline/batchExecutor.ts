@@ -5,7 +5,8 @@
 import type { JobSpec, Price } from '../spec/jobSpec';
 import { costUsd, priceFor } from '../cost/prices';
 import type { JobTotals, Ledger, RecordUpdate } from '../ledger/ledger';
-import { RequestTooLargeError, type Admission, type Ticket } from '../limits/admission';
+import { RequestTooLargeError, type Ticket } from '../limits/admission';
+import type { AdmissionControl } from '../limits/admissionControl';
 import type { Budget } from '../limits/budget';
 import type { Clock } from '../limits/clock';
 import type { EndpointRouter, Route } from '../provider/endpointRouter';
@@ -49,7 +50,7 @@ export interface ExecutorContext {
   ledger: Ledger;
   builder: RequestBuilder;
   validator: OutputValidator;
-  admission: Admission;
+  admission: AdmissionControl;
   budget: Budget;
   router: EndpointRouter;
   clock: Clock;

@@ -4,7 +4,7 @@
 import { setMaxListeners } from 'node:events';
 import { Ledger } from '../ledger/ledger';
 import { acquireRunLock, JobLockedError, type RunLock } from '../ledger/runLock';
-import { Admission } from '../limits/admission';
+import type { AdmissionControl } from '../limits/admissionControl';
 import { Budget } from '../limits/budget';
 import { systemClock, type Clock } from '../limits/clock';
 import { jobSummaryOf, type JobErrorEvent, type JobLogEvent, type JobProgress, type JobSummary } from '../protocol/jobProgress';
@@ -19,6 +19,7 @@ import type { JobSpec } from '../spec/jobSpec';
 import { tokenizerFor } from '../tokens/tokenizer';
 import { BatchExecutor, type StopRequest } from './batchExecutor';
 import { InFlight } from './inFlight';
+import { openJobAdmission } from './jobAdmission';
 import { configHash, JobSetupError, resolveEndpoints } from './jobSetup';
 import { answerTokensPerRecord, compileOutputSchema } from './outputSchema';
 import { ProgressTracker } from './progressTracker';
@@ -119,6 +120,7 @@ export class JobRunner {
     let source: RecordSource | undefined;
     let feeder: SinkFeeder | undefined;
     let counting = true;
+    let admission: AdmissionControl | undefined;
     const clients = endpoints.map((endpoint) => new ProviderClient(endpoint, { connections: spec.limits.concurrency, ...spec.provider }));
     try {
       const previous = ledger.job();
@@ -133,12 +135,13 @@ export class JobRunner {
 
       const perRecord = answerTokensPerRecord(spec.output, tokenizer);
       const executorLimits = spec.batching.maxOutputTokens ?? Math.ceil(perRecord * spec.batching.recordsPerRequest) + 16;
-      const admission = new Admission({
-        ...spec.limits,
+      admission = await openJobAdmission(spec, {
+        endpoint: endpoints[0],
         largestRequestTokens: spec.batching.maxPromptTokens + executorLimits,
         windowMs: options.rateWindowMs ?? 60_000,
         clock: this.clock,
-        ...(previous ? { quietMs: Date.now() - Date.parse(previous.updatedAt) } : {}),
+        quietMs: previous ? Date.now() - Date.parse(previous.updatedAt) : undefined,
+        log: (level, message) => this.log(level, message),
       });
       const job = ledger.job();
       const budget = new Budget(spec.limits.budgetUsd, job?.costUsd ?? 0);
@@ -191,7 +194,10 @@ export class JobRunner {
       counting = false;
       return this.finish(ledger, progress);
     } catch (error) {
-      if (ledger.job()?.status === 'running') ledger.setStatus('paused', `internal error: ${error instanceof Error ? error.message : String(error)}`);
+      if (ledger.job()?.status === 'running') {
+        const reason = error instanceof JobSetupError ? error.message : `internal error: ${error instanceof Error ? error.message : String(error)}`;
+        ledger.setStatus('paused', reason);
+      }
       throw error;
     } finally {
       counting = false;
@@ -199,6 +205,7 @@ export class JobRunner {
       await feeder?.close().catch((error: unknown) => this.log('error', `sink: ${String(error)}`));
       await source?.close().catch(() => undefined);
       await Promise.all(clients.map((client) => client.close()));
+      await admission?.close();
       ledger.close();
     }
   }

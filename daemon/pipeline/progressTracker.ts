@@ -1,7 +1,7 @@
 // The job's live numbers: counts, totals, rates, ETA, projected cost and rate-limit
 // headroom, kept in memory and turned into a JobProgress snapshot on demand.
 import type { JobRow, JobTotals, Ledger, RecordUpdate } from '../ledger/ledger';
-import type { Admission } from '../limits/admission';
+import type { AdmissionControl } from '../limits/admissionControl';
 import type { Budget } from '../limits/budget';
 import type { Clock } from '../limits/clock';
 import type { JobProgress } from '../protocol/jobProgress';
@@ -25,7 +25,7 @@ export class ProgressTracker {
   constructor(
     private readonly jobId: string,
     ledger: Ledger,
-    private readonly admission: Admission,
+    private readonly admission: AdmissionControl,
     private readonly budget: Budget,
     private readonly router: EndpointRouter,
     private readonly clock: Clock,
