@@ -16,6 +16,8 @@ export class MockContext {
   admittedRequests = 0;
   private readonly idPrefix = randomBytes(6).toString('hex');
   private sequence = 0;
+  /** The rate limiter's clock. */
+  readonly now: () => number;
 
   constructor(
     readonly options: MockLlmOptions,
@@ -24,7 +26,8 @@ export class MockContext {
     this.models = new Set(options.models);
     this.limiter = new RateLimiter(options, now);
     this.faults = new FaultInjector(options);
-    this.stats = new StatsCollector(options.windowMs, options.trackRecords);
+    this.stats = new StatsCollector(options.windowMs, options.trackRecords, options.trackArrivals);
+    this.now = now;
   }
 
   nextId(prefix: string): string {

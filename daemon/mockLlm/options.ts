@@ -41,6 +41,10 @@ export const mockLlmOptionsSchema = z
     failTruncate: probability.describe('Probability of finish_reason "length" with the content cut.'),
     seed: z.number().int().optional().describe('Seed for the fault and jitter draws; random when absent.'),
     trackRecords: z.boolean().default(true).describe('Count answers per record id (GET /stats/records).'),
+    trackArrivals: z
+      .boolean()
+      .default(false)
+      .describe('Keep every chat request\'s arrival (time, tokens, admitted or 429) for GET /stats/arrivals.'),
   })
   .refine(
     (options) =>

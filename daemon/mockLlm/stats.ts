@@ -3,6 +3,14 @@
 import { performance } from 'node:perf_hooks';
 import { type FaultKind, faultKinds } from './faults';
 
+/** One chat request as the rate limiter saw it: when, its tokens (prompt + max_tokens), and whether it got in. */
+export interface Arrival {
+  /** Milliseconds on the mock's clock (monotonic). */
+  atMs: number;
+  tokens: number;
+  admitted: boolean;
+}
+
 export interface MockLlmStats {
   requests: { total: number; byStatus: Record<string, number> };
   /** 429s for rate limits (insufficient_quota is counted in byStatus only). */
@@ -39,10 +47,12 @@ export class StatsCollector {
   private maxRequestsInWindow = 0;
   private maxTokensInWindow = 0;
   private answersPerRecord = new Map<string, number>();
+  private arrivalLog: Arrival[] = [];
 
   constructor(
     private readonly windowMs: number,
     private readonly trackRecords: boolean,
+    private readonly trackArrivals = false,
   ) {
     this.startedAt = performance.now();
   }
@@ -66,6 +76,10 @@ export class StatsCollector {
   admitted(requestsInWindow: number, tokensInWindow: number): void {
     if (requestsInWindow > this.maxRequestsInWindow) this.maxRequestsInWindow = requestsInWindow;
     if (tokensInWindow > this.maxTokensInWindow) this.maxTokensInWindow = tokensInWindow;
+  }
+
+  arrived(atMs: number, tokens: number, admitted: boolean): void {
+    if (this.trackArrivals) this.arrivalLog.push({ atMs, tokens, admitted });
   }
 
   faultInjected(kind: FaultKind): void {
@@ -94,6 +108,7 @@ export class StatsCollector {
     this.maxRequestsInWindow = 0;
     this.maxTokensInWindow = 0;
     this.answersPerRecord = new Map();
+    this.arrivalLog = [];
   }
 
   snapshot(): MockLlmStats {
@@ -110,6 +125,10 @@ export class StatsCollector {
       windowMs: this.windowMs,
       uptimeMs: Math.round(performance.now() - this.startedAt),
     };
+  }
+
+  arrivals(): Arrival[] {
+    return [...this.arrivalLog];
   }
 
   recordCounts(): Record<string, number> {
