@@ -230,7 +230,7 @@ export class SharedAdmission implements AdmissionControl {
         from = 'redis';
       } catch (error) {
         this.fallBack(error);
-        return 0;
+        return this.fallback ? this.tryTake(head) : maxPollMs;
       }
     } else {
       const fallback = this.fallback;
