@@ -41,35 +41,63 @@ end
 `;
 
 /**
- * KEYS: bucket, hold, workers. ARGV: rpm, tpm (0: none), request capacity, token capacity,
- * windowMs, cost in tokens, worker id, staleMs. Registers the worker, then takes one request
- * and `cost` tokens if both buckets have them and no cooldown is running.
+ * KEYS: bucket, hold, workers, queue, seen, costs. ARGV: rpm, tpm (0: none), request
+ * capacity, token capacity, windowMs, cost in tokens, worker id, staleMs, staleWaitMs.
+ *
+ * Registers the worker, then takes one request and `cost` tokens if both buckets have them,
+ * no cooldown is running, and the workers waiting longer (the queue, by when each began to
+ * wait) are left what they need. The queue is what makes the shares fair: without it the
+ * worker that was just admitted asks first again and wins every race. A waiter that has not
+ * asked for `staleWaitMs` (it gave up, or died) loses its place.
+ *
  * Returns { wait ms (0: admitted), live workers, requests level, tokens level } (levels −1: no bucket).
  */
 export const acquireScript = `${prelude}
 local now = nowMs()
 local rpm, tpm = tonumber(ARGV[1]), tonumber(ARGV[2])
-local windowMs, cost, staleMs = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[8])
-redis.call('ZADD', KEYS[3], now, ARGV[7])
+local windowMs, cost, me, staleMs, staleWaitMs = tonumber(ARGV[5]), tonumber(ARGV[6]), ARGV[7], tonumber(ARGV[8]), tonumber(ARGV[9])
+redis.call('ZADD', KEYS[3], now, me)
 redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now - staleMs)
 redis.call('PEXPIRE', KEYS[3], staleMs * 2)
 local workers = redis.call('ZCARD', KEYS[3])
+
+redis.call('ZADD', KEYS[5], now, me)
+redis.call('ZADD', KEYS[4], 'NX', now, me)
+redis.call('HSET', KEYS[6], me, cost)
+for _, gone in ipairs(redis.call('ZRANGEBYSCORE', KEYS[5], '-inf', now - staleWaitMs)) do
+  redis.call('ZREM', KEYS[4], gone)
+  redis.call('ZREM', KEYS[5], gone)
+  redis.call('HDEL', KEYS[6], gone)
+end
+local since = tonumber(redis.call('ZSCORE', KEYS[4], me))
+local aheadRequests, aheadTokens = 0, 0
+for _, other in ipairs(redis.call('ZRANGEBYSCORE', KEYS[4], '-inf', since)) do
+  if other ~= me then
+    aheadRequests = aheadRequests + 1
+    aheadTokens = aheadTokens + (tonumber(redis.call('HGET', KEYS[6], other)) or 0)
+  end
+end
+for _, key in ipairs({ KEYS[4], KEYS[5], KEYS[6] }) do redis.call('PEXPIRE', key, staleMs * 2) end
+
 local wait = 0
 local holdUntil = tonumber(redis.call('GET', KEYS[2]) or '0')
 if holdUntil > now then wait = holdUntil - now end
 local r, t
 if rpm > 0 then
   r = load(KEYS[1], 'r', rpm, tonumber(ARGV[3]), windowMs, now, 1)
-  wait = math.max(wait, waitMs(r, 1, now))
+  wait = math.max(wait, waitMs(r, aheadRequests + 1, now))
 end
 if tpm > 0 then
   t = load(KEYS[1], 't', tpm, tonumber(ARGV[4]), windowMs, now, cost)
-  wait = math.max(wait, waitMs(t, cost, now))
+  wait = math.max(wait, waitMs(t, aheadTokens + cost, now))
 end
 if wait == 0 then
   -- A request larger than the capacity leaves a debt for its excess (see tokenBucket.ts).
   if r then r.level = r.level - 1 end
   if t then t.level = t.level - cost - math.max(0, cost - t.cap) end
+  redis.call('ZREM', KEYS[4], me)
+  redis.call('ZREM', KEYS[5], me)
+  redis.call('HDEL', KEYS[6], me)
 end
 if r then save(KEYS[1], r) end
 if t then save(KEYS[1], t) end

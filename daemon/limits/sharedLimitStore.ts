@@ -46,6 +46,12 @@ export interface AcquireAnswer {
   tokensLevel: number | null;
 }
 
+/**
+ * A waiting worker asks at least every 250 ms (SharedAdmission's longest poll); one silent
+ * for four times that has stopped waiting and must not hold the others back.
+ */
+const staleWaitMs = 1000;
+
 type ScriptCommand = (...args: (string | number)[]) => Promise<unknown>;
 
 const commandNames = { acquire: 'droverLimitAcquire', adjust: 'droverLimitAdjust', hold: 'droverLimitHold', heartbeat: 'droverLimitHeartbeat' } as const;
@@ -61,6 +67,7 @@ export class SharedLimitStore {
   private readonly bucketKey: string;
   private readonly holdKey: string;
   private readonly workersKey: string;
+  private readonly queueKeys: [string, string, string];
 
   private constructor(
     private readonly redis: Redis,
@@ -72,6 +79,7 @@ export class SharedLimitStore {
     this.bucketKey = `${stem}:bucket`;
     this.holdKey = `${stem}:hold`;
     this.workersKey = `${stem}:workers`;
+    this.queueKeys = [`${stem}:queue`, `${stem}:seen`, `${stem}:costs`];
   }
 
   /** Connects (or throws within about `connectTimeoutMs`) and registers this worker. */
@@ -87,7 +95,7 @@ export class SharedLimitStore {
     });
     // Failures reach the limiter through the commands; without a listener ioredis prints them.
     redis.on('error', () => undefined);
-    redis.defineCommand(commandNames.acquire, { numberOfKeys: 3, lua: acquireScript });
+    redis.defineCommand(commandNames.acquire, { numberOfKeys: 6, lua: acquireScript });
     redis.defineCommand(commandNames.adjust, { numberOfKeys: 1, lua: adjustScript });
     redis.defineCommand(commandNames.hold, { numberOfKeys: 2, lua: holdScript });
     redis.defineCommand(commandNames.heartbeat, { numberOfKeys: 1, lua: heartbeatScript });
@@ -109,8 +117,8 @@ export class SharedLimitStore {
   async acquire(tokens: number): Promise<AcquireAnswer> {
     const p = this.parameters;
     const reply = await this.command(commandNames.acquire)(
-      this.bucketKey, this.holdKey, this.workersKey,
-      p.rpm, p.tpm, p.requestCapacity, p.tokenCapacity, p.windowMs, tokens, this.workerId, this.staleMs,
+      this.bucketKey, this.holdKey, this.workersKey, ...this.queueKeys,
+      p.rpm, p.tpm, p.requestCapacity, p.tokenCapacity, p.windowMs, tokens, this.workerId, this.staleMs, staleWaitMs,
     );
     const [waitMs, liveWorkers, requestsLevel, tokensLevel] = integers(reply, 4);
     return {
@@ -137,9 +145,15 @@ export class SharedLimitStore {
     return live;
   }
 
-  /** Leaves the live workers (best effort) and closes the connection. */
+  /** Leaves the live workers and the queue (best effort) and closes the connection. */
   async close(): Promise<void> {
-    await this.redis.zrem(this.workersKey, this.workerId).catch(() => undefined);
+    const [queue, seen, costs] = this.queueKeys;
+    await Promise.all([
+      this.redis.zrem(this.workersKey, this.workerId),
+      this.redis.zrem(queue, this.workerId),
+      this.redis.zrem(seen, this.workerId),
+      this.redis.hdel(costs, this.workerId),
+    ]).catch(() => undefined);
     this.redis.disconnect();
   }
 }
