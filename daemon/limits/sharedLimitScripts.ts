@@ -69,10 +69,12 @@ for _, gone in ipairs(redis.call('ZRANGEBYSCORE', KEYS[5], '-inf', now - staleWa
   redis.call('ZREM', KEYS[5], gone)
   redis.call('HDEL', KEYS[6], gone)
 end
-local since = tonumber(redis.call('ZSCORE', KEYS[4], me))
+-- By rank, not score: workers that began to wait in the same millisecond are still in
+-- one order (by id), else each would wait for the other.
+local rank = redis.call('ZRANK', KEYS[4], me)
 local aheadRequests, aheadTokens = 0, 0
-for _, other in ipairs(redis.call('ZRANGEBYSCORE', KEYS[4], '-inf', since)) do
-  if other ~= me then
+if rank > 0 then
+  for _, other in ipairs(redis.call('ZRANGE', KEYS[4], 0, rank - 1)) do
     aheadRequests = aheadRequests + 1
     aheadTokens = aheadTokens + (tonumber(redis.call('HGET', KEYS[6], other)) or 0)
   end

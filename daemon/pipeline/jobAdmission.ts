@@ -16,6 +16,17 @@ export interface JobAdmissionOptions {
   /** How long before now this job last sent a request (see AdmissionOptions.quietMs). */
   quietMs: number | undefined;
   log: (level: 'info' | 'warn', message: string) => void;
+  env: Readonly<Record<string, string | undefined>>;
+}
+
+/** The spec's URL with the password from the environment: the spec (and the ledger's copy) never holds it. */
+function redisUrlOf(shared: NonNullable<JobSpec['limits']['shared']>, env: JobAdmissionOptions['env']): string {
+  if (!shared.passwordEnv) return shared.redis;
+  const password = env[shared.passwordEnv];
+  if (!password) throw new JobSetupError(`limits.shared.passwordEnv: the environment variable ${shared.passwordEnv} is not set; it must hold the Redis password.`);
+  const url = new URL(shared.redis);
+  url.password = password;
+  return url.toString();
 }
 
 export async function openJobAdmission(spec: JobSpec, options: JobAdmissionOptions): Promise<AdmissionControl> {
@@ -26,7 +37,7 @@ export async function openJobAdmission(spec: JobSpec, options: JobAdmissionOptio
   }
   try {
     return await SharedAdmission.open({
-      redisUrl: shared.redis,
+      redisUrl: redisUrlOf(shared, options.env),
       keyPrefix: shared.keyPrefix,
       identity: { baseUrl: options.endpoint.baseUrl, apiKey: options.endpoint.apiKey, model: options.endpoint.model },
       rpm, tpm, largestRequestTokens, windowMs, clock,

@@ -142,6 +142,7 @@ export class JobRunner {
         clock: this.clock,
         quietMs: previous ? Date.now() - Date.parse(previous.updatedAt) : undefined,
         log: (level, message) => this.log(level, message),
+        env: options.env ?? process.env,
       });
       const job = ledger.job();
       const budget = new Budget(spec.limits.budgetUsd, job?.costUsd ?? 0);

@@ -132,7 +132,8 @@ export const sharedLimitSchema = z
   .object({
     redis: z
       .url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL, e.g. redis://127.0.0.1:6379' })
-      .describe('redis://[:password@]host:port[/db] (rediss:// for TLS) of the Redis every engine uses.'),
+      .describe('redis://host:port[/db] (rediss:// for TLS) of the Redis every engine uses — without the password.'),
+    passwordEnv: nonEmpty.optional().describe('Environment variable that holds the Redis password (with a user in the URL, ACL).'),
     keyPrefix: z
       .string()
       .max(100)

@@ -65,8 +65,9 @@ async function runEngines(
   limits: Limits,
   redis: string,
   during?: () => Promise<void>,
+  providerLimits: Limits = limits,
 ): Promise<EnginesRun> {
-  const fixture = await createFixture(rows, { ...limits, windowMs, latencyMs: 20, trackArrivals: true });
+  const fixture = await createFixture(rows, { ...providerLimits, windowMs, latencyMs: 20, trackArrivals: true });
   const keyPrefix = `drover-test:${randomUUID()}:`;
   prefixes.push({ url: redis, prefix: keyPrefix });
   try {
@@ -176,6 +177,23 @@ describe('engines sharing one limit through Redis', () => {
     assertLimitUsed(run, 'tokens', limits.tpm);
     assert.ok(rateLimited(run) <= run.arrivals.length * 0.01, `${rateLimited(run)} of ${run.arrivals.length} requests got a 429`);
     assertFairShare(run);
+  });
+
+  it('a 429 holds every engine, and no storm follows the reset', async () => {
+    // The spec says 60 RPM; the provider allows 40. Its 429s set the shared cooldown.
+    const run = await runEngines(3, 150, { rpm: 60 }, redisUrl, undefined, { rpm: 40 });
+    assertEveryRecordOnce(run, 3, 150);
+    const rejected = rateLimited(run);
+    assert.ok(rejected >= 1, 'the provider limit was reached');
+    assert.ok(rejected <= run.arrivals.length * 0.1, `${rejected} of ${run.arrivals.length} requests got a 429`);
+    // The 12 batches waiting in the three engines do not all go at the reset: no half
+    // second carries more than the spec's rate allows (5) plus a bucket's capacity.
+    const times = run.arrivals.map((arrival) => arrival.atMs).sort((a, b) => a - b);
+    let start = 0;
+    for (let end = 0; end < times.length; end += 1) {
+      while (times[end] - times[start] >= 500) start += 1;
+      assert.ok(end - start + 1 <= 7, `${end - start + 1} requests within 500 ms at ${Math.round(times[end] - times[0])} ms`);
+    }
   });
 
   it('finishes every record within the limit when Redis is killed mid-run and restarted', async () => {

@@ -76,4 +76,24 @@ describe('a job with a shared limit and no Redis', () => {
       await fixture.cleanup();
     }
   });
+
+  it('takes the Redis password from the environment variable the spec names, and says when it is missing', async () => {
+    const fixture = await createFixture(10);
+    try {
+      const port = await closedPort();
+      const spec = fixture.spec({ limits: { rpm: 60, shared: { redis: `redis://127.0.0.1:${port}`, passwordEnv: 'DROVER_TEST_REDIS_PASSWORD' } } });
+      await assert.rejects(new JobRunner(spec, { stateDir: fixture.stateDir, env: {} }).run(), /DROVER_TEST_REDIS_PASSWORD is not set/);
+      await assert.rejects(
+        new JobRunner(spec, { stateDir: fixture.stateDir, env: { DROVER_TEST_REDIS_PASSWORD: 'hunter2' } }).run(),
+        (error: unknown) => {
+          assert.ok(error instanceof JobSetupError);
+          assert.match(error.message, new RegExp(`cannot reach Redis at redis://:\\*\\*\\*@127\\.0\\.0\\.1:${port}`));
+          assert.doesNotMatch(error.message, /hunter2/);
+          return true;
+        },
+      );
+    } finally {
+      await fixture.cleanup();
+    }
+  });
 });
