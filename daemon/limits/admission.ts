@@ -5,6 +5,7 @@
 // input and output tokens apart (Anthropic's ITPM and OTPM) gets a bucket for each, learned
 // from its headers: the prompt is charged to one, the output allowance to the other.
 import type { RateLimitSnapshot } from '../provider/rateLimitHeaders';
+import type { AdmissionControl } from './admissionControl';
 import type { Clock } from './clock';
 import { TokenBucket } from './tokenBucket';
 
@@ -59,7 +60,7 @@ interface Waiter {
   onAbort: () => void;
 }
 
-export class Admission {
+export class Admission implements AdmissionControl {
   private requests: TokenBucket | null;
   private tokens: TokenBucket | null;
   private inputTokens: TokenBucket | null = null;
@@ -197,6 +198,11 @@ export class Admission {
 
   get waiting(): number {
     return this.queue.length;
+  }
+
+  /** Nothing outside this process to release. */
+  close(): Promise<void> {
+    return Promise.resolve();
   }
 
   private pump(): void {

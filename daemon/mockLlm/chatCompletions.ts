@@ -54,6 +54,7 @@ function admit(context: MockContext, body: unknown): Admitted {
   const { quotaAfter } = context.options;
   if (quotaAfter !== undefined && context.admittedRequests >= quotaAfter) throw insufficientQuota();
   const rejection = context.limiter.admit(request.model, promptTokens + (maxTokens ?? 0));
+  context.stats.arrived(context.now(), promptTokens + (maxTokens ?? 0), rejection === undefined);
   if (rejection) {
     context.stats.rateLimitedRequest();
     throw rejection;

@@ -25,6 +25,8 @@ export class MockContext {
   admittedRequests = 0;
   private readonly idPrefix = randomBytes(6).toString('hex');
   private sequence = 0;
+  /** The rate limiter's clock. */
+  readonly now: () => number;
 
   constructor(
     readonly options: MockLlmOptions,
@@ -35,8 +37,9 @@ export class MockContext {
     this.anthropicLimiter = new AnthropicRateLimiter(options, now);
     this.messageBatches = new MessageBatchStore(options, now);
     this.faults = new FaultInjector(options);
-    this.stats = new StatsCollector(options.windowMs, options.trackRecords);
+    this.stats = new StatsCollector(options.windowMs, options.trackRecords, options.trackArrivals);
     this.batches = new BatchStore(this, this.files);
+    this.now = now;
   }
 
   nextId(prefix: string): string {

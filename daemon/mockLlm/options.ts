@@ -54,6 +54,10 @@ export const mockLlmOptionsSchema = z
     batchExpireFirst: z.number().int().min(0).default(0).describe('The first N batches expire with half of their lines unanswered.'),
     batchMaxRequests: positiveInt.default(50_000).describe('Requests (lines) a batch input file may hold.'),
     batchMaxFileBytes: positiveInt.default(200 * 1024 * 1024).describe('Bytes a batch input file may have.'),
+    trackArrivals: z
+      .boolean()
+      .default(false)
+      .describe('Keep every chat request\'s arrival (time, tokens, admitted or 429) for GET /stats/arrivals.'),
   })
   .refine(
     (options) =>

@@ -13,7 +13,7 @@ import { readJsonBody, sendError, sendJson } from './httpIo';
 import { MockContext } from './mockContext';
 import { listModels, retrieveModel } from './models';
 import { type MockLlmHooks, type MockLlmOptionsInput, mockLlmOptionsSchema } from './options';
-import { type MockLlmStats } from './stats';
+import { type Arrival, type MockLlmStats } from './stats';
 
 export interface MockLlmServer {
   /** The OpenAI base URL, ending in /v1. */
@@ -21,6 +21,8 @@ export interface MockLlmServer {
   readonly port: number;
   stats(): MockLlmStats;
   recordCounts(): Record<string, number>;
+  /** Every chat request's arrival, when `trackArrivals` is on. */
+  arrivals(): Arrival[];
   resetStats(): void;
   close(): Promise<void>;
 }
@@ -67,6 +69,7 @@ function routeStats(context: MockContext, request: IncomingMessage, response: Se
   const method = request.method ?? 'GET';
   if (method === 'GET' && path === '/stats') sendJson(response, 200, context.stats.snapshot(), {});
   else if (method === 'GET' && path === '/stats/records') sendJson(response, 200, context.stats.recordCounts(), {});
+  else if (method === 'GET' && path === '/stats/arrivals') sendJson(response, 200, context.stats.arrivals(), {});
   else if (method === 'POST' && path === '/stats/reset') {
     context.stats.reset();
     sendJson(response, 200, { reset: true }, {});
@@ -127,6 +130,7 @@ export async function startMockLlm(input: MockLlmOptionsInput & MockLlmHooks = {
     port: address.port,
     stats: () => context.stats.snapshot(),
     recordCounts: () => context.stats.recordCounts(),
+    arrivals: () => context.stats.arrivals(),
     resetStats: () => context.stats.reset(),
     close() {
       closing ??= new Promise<void>((resolve) => {

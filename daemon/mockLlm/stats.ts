@@ -16,6 +16,14 @@ export interface BatchCounts {
 
 const noBatches = (): BatchCounts => ({ filesUploaded: 0, created: 0, retrieved: 0, cancelled: 0, expired: 0, linesAnswered: 0, linesFailed: 0 });
 
+/** One chat request as the rate limiter saw it: when, its tokens (prompt + max_tokens), and whether it got in. */
+export interface Arrival {
+  /** Milliseconds on the mock's clock (monotonic). */
+  atMs: number;
+  tokens: number;
+  admitted: boolean;
+}
+
 export interface MockLlmStats {
   requests: { total: number; byStatus: Record<string, number> };
   /** 429s for rate limits (insufficient_quota is counted in byStatus only). */
@@ -55,10 +63,12 @@ export class StatsCollector {
   private answersPerRecord = new Map<string, number>();
   /** Counted by the batch routes and the batch runner directly. */
   batches = noBatches();
+  private arrivalLog: Arrival[] = [];
 
   constructor(
     private readonly windowMs: number,
     private readonly trackRecords: boolean,
+    private readonly trackArrivals = false,
   ) {
     this.startedAt = performance.now();
   }
@@ -82,6 +92,10 @@ export class StatsCollector {
   admitted(requestsInWindow: number, tokensInWindow: number): void {
     if (requestsInWindow > this.maxRequestsInWindow) this.maxRequestsInWindow = requestsInWindow;
     if (tokensInWindow > this.maxTokensInWindow) this.maxTokensInWindow = tokensInWindow;
+  }
+
+  arrived(atMs: number, tokens: number, admitted: boolean): void {
+    if (this.trackArrivals) this.arrivalLog.push({ atMs, tokens, admitted });
   }
 
   faultInjected(kind: FaultKind): void {
@@ -111,6 +125,7 @@ export class StatsCollector {
     this.maxTokensInWindow = 0;
     this.answersPerRecord = new Map();
     this.batches = noBatches();
+    this.arrivalLog = [];
   }
 
   snapshot(): MockLlmStats {
@@ -128,6 +143,10 @@ export class StatsCollector {
       uptimeMs: Math.round(performance.now() - this.startedAt),
       batches: { ...this.batches },
     };
+  }
+
+  arrivals(): Arrival[] {
+    return [...this.arrivalLog];
   }
 
   recordCounts(): Record<string, number> {

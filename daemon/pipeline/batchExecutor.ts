@@ -6,7 +6,8 @@ import type { JobSpec, Price } from '../spec/jobSpec';
 import { costUsd, priceFor } from '../cost/prices';
 import type { JobTotals, RecordUpdate } from '../ledger/ledger';
 import type { AttemptLedger } from '../ledger/ledgerViews';
-import { RequestTooLargeError, type Admission, type Ticket } from '../limits/admission';
+import { RequestTooLargeError, type Ticket } from '../limits/admission';
+import type { AdmissionControl } from '../limits/admissionControl';
 import type { Budget } from '../limits/budget';
 import type { Clock } from '../limits/clock';
 import type { EndpointRouter, Route } from '../provider/endpointRouter';
@@ -51,7 +52,7 @@ export interface ExecutorContext {
   ledger: AttemptLedger;
   builder: RequestBuilder;
   validator: OutputValidator;
-  admission: Admission;
+  admission: AdmissionControl;
   budget: Budget;
   router: EndpointRouter;
   clock: Clock;

@@ -2,7 +2,7 @@
 // preparer, progress — built the same way whichever ledger the job keeps (its own SQLite
 // file, or the Postgres ledger several workers share).
 import type { AttemptLedger, PreparerLedger, ProgressLedger } from '../ledger/ledgerViews';
-import { Admission } from '../limits/admission';
+import type { AdmissionControl } from '../limits/admissionControl';
 import { Budget } from '../limits/budget';
 import type { Clock } from '../limits/clock';
 import { EndpointRouter } from '../provider/endpointRouter';
@@ -12,6 +12,7 @@ import type { JobSpec } from '../spec/jobSpec';
 import { tokenizerFor } from '../tokens/tokenizer';
 import { BatchExecutor, type StopRequest } from './batchExecutor';
 import type { InFlight } from './inFlight';
+import { openJobAdmission } from './jobAdmission';
 import { configHash, resolveEndpoints } from './jobSetup';
 import { answerTokensPerRecord, compileOutputSchema } from './outputSchema';
 import { ProgressTracker } from './progressTracker';
@@ -41,7 +42,7 @@ export interface EngineParts {
   builder: RequestBuilder;
   configHash: string;
   clients: ProviderClient[];
-  admission: Admission;
+  admission: AdmissionControl;
   budget: Budget;
   router: EndpointRouter;
   executor: BatchExecutor;
@@ -60,7 +61,8 @@ export function resolveJob(spec: JobSpec, options: EngineOptions) {
   };
 }
 
-export function buildEngine(
+/** The parts of a run; the caller closes `admission` (a shared limit holds a Redis connection) and the clients. */
+export async function buildEngine(
   spec: JobSpec,
   options: EngineOptions,
   controls: EngineControls,
@@ -68,18 +70,20 @@ export function buildEngine(
   resolved: ReturnType<typeof resolveJob>,
   /** Since the job last sent a request (a resumed run's buckets start with only what refilled). */
   quietMs: number | undefined,
-): EngineParts {
+): Promise<EngineParts> {
   const { validator, template, tokenizer, endpoints } = resolved;
   const builder = new RequestBuilder(spec, tokenizer);
   const clients = endpoints.map((endpoint) => new ProviderClient(endpoint, { connections: spec.limits.concurrency, ...spec.provider }));
   const perRecord = answerTokensPerRecord(spec.output, tokenizer);
   const executorLimits = spec.batching.maxOutputTokens ?? Math.ceil(perRecord * spec.batching.recordsPerRequest) + 16;
-  const admission = new Admission({
-    ...spec.limits,
+  const admission = await openJobAdmission(spec, {
+    endpoint: endpoints[0],
     largestRequestTokens: spec.batching.maxPromptTokens + executorLimits,
     windowMs: options.rateWindowMs ?? 60_000,
     clock: controls.clock,
-    ...(quietMs === undefined ? {} : { quietMs }),
+    quietMs,
+    log: controls.log,
+    env: options.env ?? process.env,
   });
   const budget = new Budget(spec.limits.budgetUsd, ledger.job()?.costUsd ?? 0);
   const router = new EndpointRouter(

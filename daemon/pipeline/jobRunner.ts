@@ -5,6 +5,7 @@ import { setMaxListeners } from 'node:events';
 import { createBatchModeRun } from '../batch/batchModeSetup';
 import { Ledger } from '../ledger/ledger';
 import { acquireRunLock, JobLockedError, type RunLock } from '../ledger/runLock';
+import type { AdmissionControl } from '../limits/admissionControl';
 import { systemClock, type Clock } from '../limits/clock';
 import { jobSummaryOf, type JobErrorEvent, type JobLogEvent, type JobProgress, type JobSummary } from '../protocol/jobProgress';
 import type { ProviderClient } from '../provider/providerClient';
@@ -113,6 +114,7 @@ export class JobRunner {
     let feeder: SinkFeeder | undefined;
     let counting = true;
     let clients: ProviderClient[] = [];
+    let admission: AdmissionControl | undefined;
     try {
       const previous = ledger.job();
       const resumable = previous && (previous.status === 'running' || previous.status === 'paused');
@@ -122,8 +124,9 @@ export class JobRunner {
       if (!after) ledger.clearWatermark();
       ledger.setStatus('running', null);
 
-      const engine = buildEngine(spec, options, this.controls, ledger, resolved, previous ? Date.now() - Date.parse(previous.updatedAt) : undefined);
+      const engine = await buildEngine(spec, options, this.controls, ledger, resolved, previous ? Date.now() - Date.parse(previous.updatedAt) : undefined);
       clients = engine.clients;
+      admission = engine.admission;
       const { executor, preparer, progress, builder, budget } = engine;
       source = await openSource(spec.source);
       if (spec.sink) feeder = await SinkFeeder.open(ledger, await openSink(spec.sink, spec));
@@ -161,7 +164,10 @@ export class JobRunner {
       counting = false;
       return this.finish(ledger, progress);
     } catch (error) {
-      if (ledger.job()?.status === 'running') ledger.setStatus('paused', `internal error: ${error instanceof Error ? error.message : String(error)}`);
+      if (ledger.job()?.status === 'running') {
+        const reason = error instanceof JobSetupError ? error.message : `internal error: ${error instanceof Error ? error.message : String(error)}`;
+        ledger.setStatus('paused', reason);
+      }
       throw error;
     } finally {
       counting = false;
@@ -169,6 +175,7 @@ export class JobRunner {
       await feeder?.close().catch((error: unknown) => this.log('error', `sink: ${String(error)}`));
       await source?.close().catch(() => undefined);
       await Promise.all(clients.map((client) => client.close()));
+      await admission?.close();
       ledger.close();
     }
   }

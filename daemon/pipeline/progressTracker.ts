@@ -2,7 +2,7 @@
 // headroom, kept in memory and turned into a JobProgress snapshot on demand.
 import type { JobRow, JobTotals, RecordUpdate } from '../ledger/ledger';
 import type { ProgressLedger } from '../ledger/ledgerViews';
-import type { Admission } from '../limits/admission';
+import type { AdmissionControl } from '../limits/admissionControl';
 import type { Budget } from '../limits/budget';
 import type { Clock } from '../limits/clock';
 import type { BatchProgress, JobProgress } from '../protocol/jobProgress';
@@ -27,7 +27,7 @@ export class ProgressTracker {
   constructor(
     private readonly jobId: string,
     ledger: ProgressLedger,
-    private readonly admission: Admission,
+    private readonly admission: AdmissionControl,
     private readonly budget: Budget,
     private readonly router: EndpointRouter,
     private readonly clock: Clock,

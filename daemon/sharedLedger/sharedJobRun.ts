@@ -110,8 +110,8 @@ export async function runOnSharedLedger(
     }
     if (state.status !== 'done') await ledger.setStatus('running', null);
     await ledger.refresh();
-    const engine = buildEngine(spec, options, controls, ledger, resolved, undefined);
-    clients = engine.clients;
+    const engine = await buildEngine(spec, options, controls, ledger, resolved, undefined);
+    clients = [...engine.clients, engine.admission];
     const { progress } = engine;
     runner.log('info', `worker ${owner} joined job ${spec.name} on the shared ledger (${target.description}, schema ${ledgerSpec.schema})`);
 

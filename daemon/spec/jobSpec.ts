@@ -186,14 +186,35 @@ export const batchingSchema = z
   })
   .strict();
 
+export const sharedLimitSchema = z
+  .object({
+    redis: z
+      .url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL, e.g. redis://127.0.0.1:6379' })
+      .describe('redis://host:port[/db] (rediss:// for TLS) of the Redis every engine uses — without the password.'),
+    passwordEnv: nonEmpty.optional().describe('Environment variable that holds the Redis password (with a user in the URL, ACL).'),
+    keyPrefix: z
+      .string()
+      .max(100)
+      .default('drover:')
+      .describe('Prefix of the Redis keys; engines share a limit only under the same prefix.'),
+  })
+  .strict();
+
 export const limitsSchema = z
   .object({
     concurrency: z.number().int().min(1).max(1024).default(32),
     rpm: z.number().positive().optional().describe('Requests per minute allowed by the provider.'),
     tpm: z.number().positive().optional().describe('Tokens per minute allowed by the provider.'),
     budgetUsd: z.number().positive().optional().describe('Hard cap on spend; the job pauses before passing it.'),
+    shared: sharedLimitSchema
+      .optional()
+      .describe('Share rpm/tpm with every engine (process or machine) sending to the same endpoint with the same key and model, through Redis.'),
   })
-  .strict();
+  .strict()
+  .refine((limits) => !limits.shared || limits.rpm !== undefined || limits.tpm !== undefined, {
+    message: 'a shared limit needs "rpm" and/or "tpm": the provider limit the engines share',
+    path: ['shared'],
+  });
 
 export const retrySchema = z
   .object({

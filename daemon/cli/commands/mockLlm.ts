@@ -9,7 +9,7 @@ type OptionKey = keyof MockLlmOptions;
 interface Flag {
   flag: string;
   key: OptionKey;
-  kind: 'number' | 'string' | 'list' | 'off';
+  kind: 'number' | 'string' | 'list' | 'off' | 'on';
   value?: string;
   help: string;
   /** What leaving an option without a default out means. */
@@ -49,10 +49,11 @@ const flags: readonly Flag[] = [
   { flag: 'batch-max-requests', key: 'batchMaxRequests', kind: 'number', value: 'N', help: 'requests a batch input file may hold' },
   { flag: 'batch-max-file-bytes', key: 'batchMaxFileBytes', kind: 'number', value: 'N', help: 'bytes a batch input file may have' },
   { flag: 'no-record-counts', key: 'trackRecords', kind: 'off', help: 'do not count answers per record id (saves memory)' },
+  { flag: 'track-arrivals', key: 'trackArrivals', kind: 'on', help: 'keep each request\'s arrival time and tokens (GET /stats/arrivals)' },
 ];
 
 function defaultText(flag: Flag, defaults: MockLlmOptions): string {
-  if (flag.kind === 'off') return '';
+  if (flag.kind === 'off' || flag.kind === 'on') return '';
   const value = defaults[flag.key];
   if (value === undefined) return ` (default: ${flag.unset ?? 'none'})`;
   return ` (default: ${Array.isArray(value) ? value.join(',') : String(value)})`;
@@ -79,7 +80,7 @@ Options:
 ${lines.join('\n')}
 
 The --fail-* probabilities add up to at most 1; only admitted requests draw them.
-GET /stats and GET /stats/records report what it saw; POST /stats/reset zeroes them.`;
+GET /stats, GET /stats/records and GET /stats/arrivals report what it saw; POST /stats/reset zeroes them.`;
 }
 
 function toNumber(flag: Flag, text: string): number {
@@ -95,7 +96,7 @@ export function parseMockLlmFlags(argv: string[]): MockLlmOptions {
   const { values } = parseArgs({
     args: argv,
     options: Object.fromEntries(
-      flags.map((flag) => [flag.flag, { type: flag.kind === 'off' ? ('boolean' as const) : ('string' as const) }]),
+      flags.map((flag) => [flag.flag, { type: flag.kind === 'off' || flag.kind === 'on' ? ('boolean' as const) : ('string' as const) }]),
     ),
   });
   const input: Record<string, unknown> = {};
@@ -103,6 +104,7 @@ export function parseMockLlmFlags(argv: string[]): MockLlmOptions {
     const given = values[flag.flag];
     if (given === undefined) continue;
     if (flag.kind === 'off') input[flag.key] = false;
+    else if (flag.kind === 'on') input[flag.key] = true;
     else if (typeof given !== 'string') continue;
     else if (flag.kind === 'number') input[flag.key] = toNumber(flag, given);
     else if (flag.kind === 'list') input[flag.key] = given.split(',').map((item) => item.trim()).filter(Boolean);
