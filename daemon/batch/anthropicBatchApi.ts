@@ -35,7 +35,7 @@ const statusOfErrorType: Record<string, number> = {
   overloaded_error: 529,
 };
 
-export function stateOf(batch: MessageBatch): BatchState {
+function stateOf(batch: MessageBatch): BatchState {
   const counts = batch.request_counts;
   const total = counts.processing + counts.succeeded + counts.errored + counts.canceled + counts.expired;
   let status: BatchStatus = batch.processing_status === 'in_progress' ? 'in_progress' : 'cancelling';
@@ -170,7 +170,7 @@ export class AnthropicBatchApi implements BatchApi {
       if (error instanceof MessageBatchError) throw new BatchApiError(error.error);
       if (error instanceof RangeError) throw new BatchApiError({ errorClass: 'batch_refused', category: 'fatal', message: error.message });
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
-        throw new BatchApiError({ errorClass: 'batch_input_missing', category: 'fatal', message: `the requests of a batch not yet created are gone (${(error as Error).message}); they were kept in the job's batch-input folder` });
+        throw new BatchApiError({ errorClass: 'batch_input_missing', category: 'fatal', message: `the requests of a batch not yet created are gone (${(error as Error).message}): Drover keeps them in the job's batch-input folder until the batch id is saved. Put the file back, or run the job afresh under a new name` });
       }
       throw error;
     } finally {

@@ -129,6 +129,32 @@ describe('batch mode on Anthropic Message Batches', () => {
     });
   });
 
+  it('cancel cancels the message batches; a re-run joins what they answered and sends the canceled rest', async () => {
+    await withFixture(1000, { batchProcessingMs: 3000, seed: 14 }, async (fixture) => {
+      const spec = fixture.spec({ model, provider: { api: 'anthropic', baseUrl: fixture.mock.url }, cache: false, mode: 'batch', batch: { maxRequestsPerFile: 10, pollIntervalMs: 30 } });
+      const runner = new JobRunner(spec, { stateDir: fixture.stateDir });
+      const running = runner.run();
+      await waitFor(() => ledgerBatches(fixture).filter((batch) => batch.id !== null).length === 5, 30_000, 'five batches created');
+      runner.cancel();
+      assert.equal((await running).status, 'cancelled');
+      const cancelled = await mockBatches(fixture.mock.url);
+      assert.equal(cancelled.length, 5);
+      assert.ok(cancelled.every((batch) => batch.cancel_initiated_at !== null), 'every batch was cancelled at the provider');
+
+      const rerun = await new JobRunner(spec, { stateDir: fixture.stateDir }).run();
+      assert.equal(rerun.status, 'done', rerun.statusReason ?? '');
+      assert.deepEqual(rerun.records, { total: 1000, done: 1000, failed: 0 });
+      const batches = await mockBatches(fixture.mock.url);
+      assert.ok(batches.slice(batches.length - 5).reduce((sum, batch) => sum + batch.request_counts.canceled, 0) > 0, 'the cancel left lines unanswered');
+      assert.equal(batches.reduce((sum, batch) => sum + batch.request_counts.succeeded, 0), 50, 'each line answered once: the canceled ones in a later batch');
+      // The mock works a batch out when it is created, so its per-record counts include canceled lines: check the ledger only.
+      for (const row of fixture.ledger().finished()) {
+        const expected = analyseSentiment(sampleFeedback(Number(row.key)));
+        assert.deepEqual(row.output, { sentiment: expected.sentiment, score: expected.score }, `record ${row.key}`);
+      }
+    });
+  });
+
   it('finds the batch made from a kept request file when its id was never saved, and reads only its own lines', async () => {
     const mock = await startMockLlm({ batchProcessingMs: 50, seed: 13 });
     const dir = await mkdtemp(join(tmpdir(), 'drover-anthropic-batch-'));
