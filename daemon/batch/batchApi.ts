@@ -2,7 +2,8 @@
 // file of request lines, create a batch from it, ask how it is going, cancel it, and read
 // back one outcome per line by custom_id. OpenAI's Batch API implements it
 // (openAiBatchApi.ts); Anthropic's Message Batches can implement it without the runner
-// changing (its "upload" keeps the file locally and its create sends the lines).
+// changing (anthropicBatchApi.ts: its "upload" keeps the file locally, its create sends the
+// lines, and `release` deletes the file once the batch id is saved).
 import type { ChatRequestBody } from '../pipeline/requestBuilder';
 import type { CallError } from '../provider/errorClass';
 import type { ParsedAnswer } from '../provider/providerApi';
@@ -43,6 +44,8 @@ export interface BatchApi {
   create(inputRef: string, completionWindow: string, signal: AbortSignal): Promise<BatchState>;
   /** The batch already created from this input, if any: a run killed between create and saving its id finds it. */
   findByInput(inputRef: string, signal: AbortSignal): Promise<BatchState | null>;
+  /** The batch made from this input has its id saved: what was kept only to create it may go. */
+  release(inputRef: string): Promise<void>;
   retrieve(batchId: string, signal: AbortSignal): Promise<BatchState>;
   cancel(batchId: string, signal: AbortSignal): Promise<BatchState>;
   /** Every line's outcome, output and errors alike, streamed (files can be hundreds of MB). */

@@ -1,6 +1,8 @@
 // Builds a batch-mode run from the parts an online run has (ledger, preparer, executor,
 // budget, …) plus the provider's batch API. The one place that chooses the provider's
-// implementation: OpenAI's Batch API for every OpenAI-compatible endpoint today.
+// implementation: Anthropic's Message Batches for an anthropic endpoint, OpenAI's Batch API
+// for every OpenAI-compatible one.
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { batchPrice, priceFor } from '../cost/prices';
 import { jobDirectory } from '../ledger/ledger';
@@ -8,6 +10,8 @@ import type { ResolvedEndpoint } from '../pipeline/jobSetup';
 import type { JobRunner } from '../pipeline/jobRunner';
 import type { OutputValidator } from '../pipeline/outputSchema';
 import type { RequestBuilder } from '../pipeline/requestBuilder';
+import { AnthropicBatchApi } from './anthropicBatchApi';
+import type { BatchApi } from './batchApi';
 import { BatchFileWriter } from './batchFileWriter';
 import { BatchJoiner } from './batchJoiner';
 import { BatchModeRun, type BatchRunParts } from './batchModeRun';
@@ -22,9 +26,18 @@ export interface BatchModeInputs extends Omit<BatchRunParts, 'api' | 'submitter'
   validator: OutputValidator;
 }
 
+function batchApiFor(endpoint: ResolvedEndpoint, requestTimeoutMs: number, ledger: BatchModeInputs['ledger']): BatchApi {
+  if (endpoint.api !== 'anthropic') return new OpenAiBatchApi(endpoint, requestTimeoutMs);
+  // Names this ledger's job for as long as it lives (wherever its folder moves), so its
+  // custom_ids are its own among every batch in the workspace.
+  const job = ledger.job();
+  const tag = createHash('sha256').update(`${job?.name ?? ''}\n${job?.createdAt ?? ''}`).digest('hex').slice(0, 12);
+  return new AnthropicBatchApi(endpoint, requestTimeoutMs, tag);
+}
+
 export function createBatchModeRun(runner: JobRunner, inputs: BatchModeInputs): BatchModeRun {
   const { spec, ledger, builder, executor, budget, endpoint } = inputs;
-  const api = new OpenAiBatchApi(endpoint, spec.provider.requestTimeoutMs);
+  const api = batchApiFor(endpoint, spec.provider.requestTimeoutMs, ledger);
   const price = batchPrice(priceFor(endpoint.model, spec.prices));
   const maxOutputTokens = (records: number) => executor.maxOutputTokens(records, 1);
   const writer = new BatchFileWriter({

@@ -83,6 +83,7 @@ export class BatchSubmitter {
       const found = await this.parts.api.findByInput(submission.inputFileId, signal);
       if (found) {
         this.parts.batches.setProviderBatch(submission.id, found.id, found.status);
+        await this.parts.api.release(submission.inputFileId);
         this.parts.log('info', `found batch ${found.id} created before the last run stopped`);
       } else {
         await this.create({ ...submission, inputFileId: submission.inputFileId }, signal);
@@ -93,6 +94,7 @@ export class BatchSubmitter {
   private async create(submission: SubmissionRow & { inputFileId: string }, signal: AbortSignal): Promise<void> {
     const state = await this.parts.api.create(submission.inputFileId, this.parts.completionWindow, signal);
     this.parts.batches.setProviderBatch(submission.id, state.id, state.status);
+    await this.parts.api.release(submission.inputFileId);
     this.parts.log('info', `batch ${state.id} created: ${submission.lines} requests, ${submission.records} records`);
   }
 }

@@ -101,6 +101,9 @@ export class OpenAiBatchApi implements BatchApi {
     return null;
   }
 
+  /** The uploaded file stays at OpenAI (its files expire with the batch's retention); nothing is kept here. */
+  async release(): Promise<void> {}
+
   async retrieve(batchId: string, signal: AbortSignal): Promise<BatchState> {
     return stateOf(batchSchema.parse(await this.call('GET', `/batches/${encodeURIComponent(batchId)}`, signal)));
   }

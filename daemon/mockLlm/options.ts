@@ -50,7 +50,7 @@ export const mockLlmOptionsSchema = z
     seed: z.number().int().optional().describe('Seed for the fault and jitter draws; random when absent.'),
     trackRecords: z.boolean().default(true).describe('Count answers per record id (GET /stats/records).'),
     batchDelayMs: z.number().int().min(0).default(1000).describe('How long a batch takes from validating to completed.'),
-    batchFailLine: probability.describe('Probability a batch line fails (written to the error file).'),
+    batchFailLine: probability.describe('Probability a batch line fails (written to the error file; an "errored" api_error line in a message batch).'),
     batchExpireFirst: z.number().int().min(0).default(0).describe('The first N batches expire with half of their lines unanswered.'),
     batchMaxRequests: positiveInt.default(50_000).describe('Requests (lines) a batch input file may hold.'),
     batchMaxFileBytes: positiveInt.default(200 * 1024 * 1024).describe('Bytes a batch input file may have.'),

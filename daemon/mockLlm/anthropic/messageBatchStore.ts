@@ -28,6 +28,8 @@ interface StoredBatch {
 
 const dayMs = 24 * 3_600_000;
 
+const injectedServerError = { type: 'error', error: { type: 'api_error', message: 'Internal server error (injected by batchFailLine)' } };
+
 export class MessageBatchStore {
   private readonly batches = new Map<string, StoredBatch>();
   private readonly expiryDraw: () => number;
@@ -42,12 +44,29 @@ export class MessageBatchStore {
     this.expiryDraw = mulberry32((options.seed ?? Math.floor(Math.random() * 4_294_967_296)) ^ 0x5bd1e995);
   }
 
-  /** Stores a batch whose lines are already worked out; some expire, as drawn. */
-  create(lines: BatchLine[]): string {
+  /**
+   * Stores a batch, each request worked out by `answer` unless it is drawn to expire
+   * (`batchExpire`) or to fail with a server error (`batchFailLine`): those are never
+   * answered, so the mock's answer counts hold only what a result line carries.
+   */
+  create(requests: readonly { custom_id: string; params: unknown }[], answer: (customId: string, params: unknown) => BatchLine): string {
     const id = `msgbatch_${this.idPrefix}${(++this.sequence).toString(36)}`;
-    const drawn = lines.map((line): BatchLine => (this.expiryDraw() < this.options.batchExpire ? { custom_id: line.custom_id, result: { type: 'expired' } } : line));
-    this.batches.set(id, { id, lines: drawn, createdAtMs: this.now(), createdAt: new Date(), canceledAtMs: undefined, cancelInitiatedAt: undefined });
+    const lines = requests.map(({ custom_id: customId, params }): BatchLine => {
+      const draw = this.expiryDraw();
+      if (draw < this.options.batchExpire) return { custom_id: customId, result: { type: 'expired' } };
+      if (draw < this.options.batchExpire + this.options.batchFailLine) return { custom_id: customId, result: { type: 'errored', error: injectedServerError } };
+      return answer(customId, params);
+    });
+    this.batches.set(id, { id, lines, createdAtMs: this.now(), createdAt: new Date(), canceledAtMs: undefined, cancelInitiatedAt: undefined });
     return id;
+  }
+
+  /** Ids newest first, as Anthropic lists them: a page of `limit` after `afterId` (older ones). */
+  list(limit: number, afterId: string | undefined): { ids: string[]; hasMore: boolean } {
+    const newestFirst = [...this.batches.keys()].reverse();
+    const start = afterId === undefined ? 0 : newestFirst.indexOf(afterId) + 1;
+    const ids = start === 0 && afterId !== undefined ? [] : newestFirst.slice(start, start + limit);
+    return { ids, hasMore: start + ids.length < newestFirst.length };
   }
 
   has(id: string): boolean {

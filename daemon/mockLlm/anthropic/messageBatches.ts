@@ -1,5 +1,5 @@
-// Message Batches: POST /v1/messages/batches, GET …/{id}, GET …/{id}/results (JSONL),
-// POST …/{id}/cancel. Each request is checked and answered like POST /v1/messages, without
+// Message Batches: POST /v1/messages/batches, GET /v1/messages/batches (list), GET …/{id},
+// GET …/{id}/results (JSONL), POST …/{id}/cancel. Each request is checked and answered like POST /v1/messages, without
 // the rate limiter or the online faults: a bad request becomes an "errored" line, as
 // Anthropic validates batch requests only while processing them.
 import { once } from 'node:events';
@@ -49,7 +49,17 @@ function create(context: MockContext, body: unknown): string {
     if (seen.has(customId)) throw anthropicInvalidRequest(`requests: custom_id "${customId}" is used more than once`);
     seen.add(customId);
   }
-  return context.messageBatches.create(parsed.data.requests.map((entry) => processRequest(context, entry.custom_id, entry.params)));
+  return context.messageBatches.create(parsed.data.requests, (customId, params) => processRequest(context, customId, params));
+}
+
+const listQuerySchema = z.object({ limit: z.coerce.number().int().min(1).max(1000).default(20), after_id: z.string().optional() });
+
+/** GET /v1/messages/batches: newest first, paged with after_id, as Anthropic's list. */
+function list(context: MockContext, query: URLSearchParams, base: string): object {
+  const parsed = listQuerySchema.safeParse(Object.fromEntries(query));
+  if (!parsed.success) throw anthropicInvalidRequest(`limit: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
+  const { ids, hasMore } = context.messageBatches.list(parsed.data.limit, parsed.data.after_id);
+  return { data: ids.map((id) => context.messageBatches.view(id, base)), has_more: hasMore, first_id: ids[0] ?? null, last_id: ids.at(-1) ?? null };
 }
 
 async function sendResults(response: ServerResponse, lines: readonly BatchLine[], headers: Record<string, string>): Promise<void> {
@@ -68,6 +78,10 @@ export async function routeMessageBatches(context: MockContext, request: Incomin
   if (path === '/v1/messages/batches' && method === 'POST') {
     const id = create(context, await readJsonBody(request));
     sendJson(response, 200, context.messageBatches.view(id, base), headers);
+    return true;
+  }
+  if (path === '/v1/messages/batches' && method === 'GET') {
+    sendJson(response, 200, list(context, new URL(request.url ?? '/', base).searchParams, base), headers);
     return true;
   }
   const match = /^\/v1\/messages\/batches\/([^/]+)(\/results|\/cancel)?$/.exec(path);
