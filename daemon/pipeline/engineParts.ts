@@ -82,7 +82,7 @@ export async function buildEngine(
     windowMs: options.rateWindowMs ?? 60_000,
     clock: controls.clock,
     quietMs,
-    log: controls.log,
+    log: (level, message) => controls.log(level, message),
     env: options.env ?? process.env,
   });
   const budget = new Budget(spec.limits.budgetUsd, ledger.job()?.costUsd ?? 0);
