@@ -305,6 +305,12 @@ export const jobSpecSchema = z
   .refine((spec) => spec.temperature === undefined || spec.temperature <= 1 || (spec.provider.api !== 'anthropic' && spec.provider.fallbacks.every((endpoint) => endpoint.api !== 'anthropic')), {
     message: 'the Anthropic API takes a temperature from 0 to 1',
     path: ['temperature'],
+  })
+  // Batch mode keeps its submissions in the job's own SQLite ledger; the shared ledger's
+  // workers claim and send records online. Running one as the other would be a silent surprise.
+  .refine((spec) => spec.mode !== 'batch' || spec.ledger === undefined, {
+    message: 'batch mode runs on the job\'s own ledger: leave "ledger" out, or use "mode": "online" with a shared Postgres ledger',
+    path: ['mode'],
   });
 
 export type JobSpec = z.infer<typeof jobSpecSchema>;

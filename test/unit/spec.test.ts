@@ -54,6 +54,14 @@ describe('job spec', () => {
     );
   });
 
+  it('refuses batch mode on a shared ledger instead of quietly running it online', () => {
+    assert.throws(
+      () => validateSpec({ ...minimal, mode: 'batch', ledger: { postgres: 'postgres://drover@db:5432/jobs' } }),
+      (error: Error) => error.message.includes('mode: batch mode runs on the job\'s own ledger'),
+    );
+    assert.equal(validateSpec({ ...minimal, mode: 'batch' }).mode, 'batch');
+  });
+
   it('rejects unknown fields rather than ignoring a typo', () => {
     assert.throws(() => validateSpec({ ...minimal, limit: { rpm: 5 } }), /Unrecognized key.*"limit"/);
   });
