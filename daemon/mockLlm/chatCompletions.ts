@@ -44,13 +44,14 @@ function admit(context: MockContext, body: unknown): Admitted {
     throw contextLengthExceeded(contextLength, promptTokens, maxTokens ?? 0);
   }
   if (quotaAfter !== undefined && context.admittedRequests >= quotaAfter) throw insufficientQuota();
-  const rejection = context.limiter.admit(request.model, promptTokens + (maxTokens ?? 0));
+  const limiterTokens = promptTokens + (maxTokens ?? 0);
+  const rejection = context.limiter.admit(request.model, limiterTokens);
   if (rejection) {
     context.stats.rateLimitedRequest();
     throw rejection;
   }
   context.admittedRequests++;
-  context.stats.admitted(context.limiter.requestsInWindow, context.limiter.tokensInWindow);
+  context.stats.admitted(limiterTokens, context.limiter.requestsInWindow, context.limiter.tokensInWindow);
   return { request, tokenizer, promptTokens, maxTokens };
 }
 
