@@ -28,6 +28,17 @@ export const overheadScenario: Scenario = {
     );
     const naiveCheck = checkSqliteAnswers(naiveDb, 'results', records);
 
+    // The same job at the baseline's 100 records per request: per-request against per-record cost.
+    log(`overhead: drover at 100 records/request, ${records} records`);
+    const drover100 = await withMock([], (mock) =>
+      runDrover(
+        sqliteJob('bench-overhead-100', records, mock.url, freshResultsDb('overhead-drover-100'), {
+          limits: { concurrency },
+          batching: { recordsPerRequest: 100 },
+        }),
+      ),
+    );
+
     // One request's worth of records: what starting the process and the job costs, which the
     // per-record figure otherwise spreads over the records.
     log('overhead: one-request jobs for the fixed cost');
@@ -62,13 +73,15 @@ export const overheadScenario: Scenario = {
           baseline: ((n.cpuSec - naiveFixed.result.usage.cpuSec) / Math.max(naiveCheck.answered - 100, 1)) * 1e6,
         },
         { name: 'fixed cost: CPU of a one-request job', unit: 's', drover: droverFixed.result.usage.cpuSec, baseline: naiveFixed.result.usage.cpuSec, digits: 2 },
+        { name: 'at 100 records/request: records/s', unit: '', drover: records / drover100.result.usage.wallSec, baseline: naiveRate },
+        { name: 'at 100 records/request: client CPU per record', unit: 'µs', drover: (drover100.result.usage.cpuSec / records) * 1e6, baseline: (n.cpuSec / Math.max(naiveCheck.answered, 1)) * 1e6 },
         { name: 'peak RSS', unit: 'MB', drover: d.peakRssMb, baseline: n.peakRssMb },
         { name: 'records finished correctly', unit: '%', drover: percent(droverCheck.correct, records), baseline: percent(naiveCheck.correct, records), digits: 1 },
       ],
       bottleneck:
         `Drover used ${percentOfCore(d)} of a core (its mock ${percentOfCore(drover.mockUsage)}); ` +
         `the baseline ${percentOfCore(n)} (its mock ${percentOfCore(naive.mockUsage)}), ${naive.result.summary.loadSec.toFixed(1)} s of it loading.`,
-      raw: { records, droverFixed, naiveFixed, drover: { ...drover.result, mockUsage: drover.mockUsage, check: droverCheck }, naive: { ...naive.result, mockUsage: naive.mockUsage, check: naiveCheck } },
+      raw: { records, drover100, droverFixed, naiveFixed, drover: { ...drover.result, mockUsage: drover.mockUsage, check: droverCheck }, naive: { ...naive.result, mockUsage: naive.mockUsage, check: naiveCheck } },
     };
   },
 };

@@ -21,6 +21,8 @@ interface LimitedRun {
   requests: number;
   rateLimited: number;
   records: number;
+  /** Records given up on (Drover: failed; the baseline: its failed batches' records). */
+  givenUp: number;
   usage: ProcessUsage;
   mockUsage: ProcessUsage;
 }
@@ -35,7 +37,7 @@ function bindingShares(samples: readonly StatsSample[], windowMs: number): { bin
 
 async function measure<Summary>(
   engine: (baseUrl: string) => Promise<EngineRun<Summary>>,
-  done: (summary: Summary) => number,
+  done: (summary: Summary) => { done: number; givenUp: number },
   windowMs: number,
 ): Promise<LimitedRun> {
   const flags = ['--rpm', String(rpm), '--tpm', String(tpm), '--latency-ms', String(mockLatencyMs), '--jitter', String(mockJitter), '--seed', '5'];
@@ -49,7 +51,8 @@ async function measure<Summary>(
     ...bindingShares(result.samples, windowMs),
     requests: last.requests.total,
     rateLimited: last.rateLimited,
-    records: done(result.run.summary),
+    records: done(result.run.summary).done,
+    givenUp: done(result.run.summary).givenUp,
     usage: result.run.usage,
     mockUsage,
   };
@@ -72,7 +75,7 @@ export const rateLimitedScenario: Scenario = {
         runDrover(sqliteJob('bench-rate-limited', records, baseUrl, freshResultsDb('rate-limited-drover'), { limits: { concurrency, rpm, tpm } }), {
           stopAfterMs: durationMs,
         }),
-      (summary) => summary.records.done,
+      (summary) => ({ done: summary.records.done, givenUp: summary.records.failed }),
       windowMs,
     );
     log(`rate-limited: naive baseline for ${durationMs / 1000} s`);
@@ -82,7 +85,7 @@ export const rateLimitedScenario: Scenario = {
           { source: { type: 'sqlite', path: sqliteFeedbackPath, records }, baseUrl, model, concurrency, rpm, resultsPath: freshResultsDb('rate-limited-naive') },
           durationMs,
         ),
-      (summary) => summary.answered,
+      (summary) => ({ done: summary.answered, givenUp: summary.failedBatches * 100 }),
       windowMs,
     );
     const windowLabel = `${windowMs / 1000} s`;
@@ -110,6 +113,7 @@ export const rateLimitedScenario: Scenario = {
           digits: 2,
         },
         { name: 'records/s', unit: '', drover: drover.records / drover.usage.wallSec, baseline: naive.records / naive.usage.wallSec },
+        { name: 'records given up (out of retries)', unit: '', drover: drover.givenUp, baseline: naive.givenUp },
       ],
       bottleneck:
         `the limit, by design (Drover ${percentOfCore(drover.usage)} of a core, the baseline ${percentOfCore(naive.usage)}); ` +
