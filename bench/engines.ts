@@ -31,7 +31,11 @@ export async function bundleNaive(): Promise<void> {
 
 /** Sends SIGTERM after `stopAfterMs` (a graceful stop for both engines); waits for the end. */
 async function finished(timed: TimedProcess, stopAfterMs: number | undefined): Promise<TimedOutcome> {
-  const timer = stopAfterMs === undefined ? undefined : setTimeout(() => void timed.signal('SIGTERM'), stopAfterMs);
+  const stop = () => {
+    // The process may have ended on its own meanwhile: nothing to stop then.
+    timed.signal('SIGTERM').catch(() => undefined);
+  };
+  const timer = stopAfterMs === undefined ? undefined : setTimeout(stop, stopAfterMs);
   try {
     return await timed.done;
   } finally {

@@ -50,6 +50,19 @@ export class StatsSampler {
   }
 }
 
+/** Samples the mock while `body` runs; sampling stops whatever happens to it. */
+export async function sampleDuring<T>(mock: MockProcess, intervalMs: number, body: () => Promise<T>): Promise<{ result: T; samples: StatsSample[] }> {
+  const sampler = new StatsSampler(mock, intervalMs);
+  let result: T;
+  try {
+    result = await body();
+  } catch (error) {
+    await sampler.stop().catch(() => undefined);
+    throw error;
+  }
+  return { result, samples: await sampler.stop() };
+}
+
 /** The counter at a moment, interpolated between the samples around it. */
 function valueAt(samples: readonly StatsSample[], atMs: number, counter: Counter): number {
   const after = samples.findIndex((sample) => sample.atMs >= atMs);

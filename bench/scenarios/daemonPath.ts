@@ -56,7 +56,7 @@ async function runThroughDaemon(spec: ReturnType<typeof sqliteJob>) {
 export const daemonScenario: Scenario = {
   id: 'daemon',
   async run({ quick, log }): Promise<ScenarioResult> {
-    const records = quick ? 5_000 : 50_000;
+    const records = quick ? 3_000 : 50_000;
     ensureSqliteFeedback(records);
 
     log(`daemon: through the daemon with a subscribed client, ${records} records`);

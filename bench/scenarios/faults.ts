@@ -13,7 +13,7 @@ const retry = { maxAttempts: 8, baseDelayMs: 50, maxDelayMs: 2000 };
 export const faultsScenario: Scenario = {
   id: 'faults',
   async run({ quick, log }): Promise<ScenarioResult> {
-    const records = quick ? 5_000 : 100_000;
+    const records = quick ? 3_000 : 100_000;
     ensureSqliteFeedback(records);
 
     log(`faults: drover, ${records} records`);

@@ -3,7 +3,7 @@
 // is the slope of the mock's request counter between 20 % and 80 % of the active span.
 import { ensureSqliteFeedback, sqliteFeedbackPath } from '../datasets';
 import { runDrover, runNaive, type EngineRun } from '../engines';
-import { counters, StatsSampler, steadyRate } from '../mockStats';
+import { counters, sampleDuring, steadyRate } from '../mockStats';
 import { withMock } from '../mockProcess';
 import type { ProcessUsage } from '../processes';
 import { percentOfCore, type Metric, type ScenarioResult } from '../report';
@@ -26,18 +26,13 @@ interface LevelRun {
 
 async function measure<Summary>(engine: (baseUrl: string) => Promise<EngineRun<Summary>>, done: (summary: Summary) => number): Promise<LevelRun> {
   const flags = ['--latency-ms', String(mockLatencyMs), '--jitter', String(mockJitter), '--seed', '3'];
-  const { result, mockUsage } = await withMock(flags, async (mock) => {
-    const sampler = new StatsSampler(mock, 250);
-    const run = await engine(mock.url);
-    const samples = await sampler.stop();
-    return { run, samples };
-  });
+  const { result, mockUsage } = await withMock(flags, (mock) => sampleDuring(mock, 250, () => engine(mock.url)));
   const last = result.samples[result.samples.length - 1].stats;
   return {
     requestsPerSec: steadyRate(result.samples, counters.requests),
     peakInFlight: last.peakInFlight,
-    records: done(result.run.summary),
-    usage: result.run.usage,
+    records: done(result.result.summary),
+    usage: result.result.usage,
     mockUsage,
   };
 }

@@ -11,7 +11,7 @@ const cpuTargetMicros = 20;
 export const overheadScenario: Scenario = {
   id: 'overhead',
   async run({ quick, log }): Promise<ScenarioResult> {
-    const records = quick ? 10_000 : 200_000;
+    const records = quick ? 5_000 : 200_000;
     ensureSqliteFeedback(records);
 
     log(`overhead: drover, ${records} records`);

@@ -3,7 +3,7 @@
 // cumulative admitted counters in every window that starts after the first one.
 import { ensureSqliteFeedback, sqliteFeedbackPath } from '../datasets';
 import { runDrover, runNaive, type EngineRun } from '../engines';
-import { counters, StatsSampler, windowShares, type StatsSample, type WindowShares } from '../mockStats';
+import { counters, sampleDuring, windowShares, type StatsSample, type WindowShares } from '../mockStats';
 import { withMock } from '../mockProcess';
 import type { ProcessUsage } from '../processes';
 import { percentOfCore, type ScenarioResult } from '../report';
@@ -41,19 +41,15 @@ async function measure<Summary>(
   windowMs: number,
 ): Promise<LimitedRun> {
   const flags = ['--rpm', String(rpm), '--tpm', String(tpm), '--latency-ms', String(mockLatencyMs), '--jitter', String(mockJitter), '--seed', '5'];
-  const { result, mockUsage } = await withMock(flags, async (mock) => {
-    const sampler = new StatsSampler(mock, 1000);
-    const run = await engine(mock.url);
-    return { run, samples: await sampler.stop() };
-  });
+  const { result, mockUsage } = await withMock(flags, (mock) => sampleDuring(mock, 1000, () => engine(mock.url)));
   const last = result.samples[result.samples.length - 1].stats;
   return {
     ...bindingShares(result.samples, windowMs),
     requests: last.requests.total,
     rateLimited: last.rateLimited,
-    records: done(result.run.summary).done,
-    givenUp: done(result.run.summary).givenUp,
-    usage: result.run.usage,
+    records: done(result.result.summary).done,
+    givenUp: done(result.result.summary).givenUp,
+    usage: result.result.usage,
     mockUsage,
   };
 }
@@ -63,7 +59,7 @@ export const rateLimitedScenario: Scenario = {
   async run({ quick, log }): Promise<ScenarioResult> {
     // The mock's window is always 60 s; a quick run is too short for one whole window after
     // the first, so it reads 2 s windows against the limit scaled to 2 s: a harness check only.
-    const durationMs = quick ? 6_000 : 180_000;
+    const durationMs = quick ? 5_000 : 180_000;
     const windowMs = quick ? 2_000 : 60_000;
     // More records than either engine can send in the time: every record costs > 20 tokens.
     const records = Math.ceil((tpm / 20) * (durationMs / 60_000)) + 10_000;

@@ -34,7 +34,7 @@ async function droverAt(records: number, log: (message: string) => void) {
 export const scaleScenario: Scenario = {
   id: 'scale',
   async run({ quick, log }): Promise<ScenarioResult> {
-    const [small, large] = quick ? [10_000, 25_000] : [500_000, 5_000_000];
+    const [small, large] = quick ? [5_000, 15_000] : [500_000, 5_000_000];
     log(`scale: generating ${large} Postgres rows (kept if already there)`);
     await ensurePgFeedback(large);
     const droverSmall = await droverAt(small, log);
