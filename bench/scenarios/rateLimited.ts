@@ -25,6 +25,8 @@ interface LimitedRun {
   givenUp: number;
   usage: ProcessUsage;
   mockUsage: ProcessUsage;
+  /** Per sample: [ms, requests, 429s, admitted requests, admitted tokens], for plotting. */
+  series: number[][];
 }
 
 /** The limit the engine came closest to: the one that bound it. */
@@ -51,6 +53,7 @@ async function measure<Summary>(
     givenUp: done(result.result.summary).givenUp,
     usage: result.result.usage,
     mockUsage,
+    series: result.samples.map(({ atMs, stats }) => [Math.round(atMs), stats.requests.total, stats.rateLimited, stats.admitted.requests, stats.admitted.tokens]),
   };
 }
 
