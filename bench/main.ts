@@ -2,9 +2,11 @@
 // naive baseline in fresh processes against a fresh mock LLM on loopback, prints the table,
 // writes bench/results/<date>.json and, on a full run of every scenario, the table in
 // BENCHMARKS.md.
+import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { bundleNaive } from './engines';
 import { describeMachine } from './machine';
+import { paths } from './paths';
 import { assertGnuTime } from './processes';
 import { bottlenecks, markdownTable, type ScenarioResult, updateBenchmarksMd, writeResultsJson } from './report';
 import { daemonScenario } from './scenarios/daemonPath';
@@ -33,6 +35,7 @@ async function main(): Promise<void> {
   });
   const toRun = selected(values.only);
   assertGnuTime();
+  if (!existsSync(paths.cli) || !existsSync(paths.daemon)) throw new Error(`${paths.cli} is missing: run "npm run build" (npm run bench builds first)`);
   await bundleNaive();
   const machine = describeMachine();
   const started = Date.now();

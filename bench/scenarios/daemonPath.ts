@@ -28,7 +28,8 @@ async function runThroughDaemon(spec: ReturnType<typeof sqliteJob>) {
     const client = await DaemonClient.connect({ port: discovery.port, token: discovery.token });
     let notifications = 0;
     let finalProgress: JobProgress | null = null;
-    const finished = new Promise<void>((resolve) => {
+    const finished = new Promise<void>((resolve, reject) => {
+      client.onClose((reason) => reject(new Error(`lost the daemon before the job ended: ${reason}`)));
       client.on('job.progress', () => notifications++);
       client.on('job.state', (state) => {
         if (state.jobId !== spec.name || state.active || state.status === 'running') return;
