@@ -110,11 +110,11 @@ const startMarker = '<!-- bench:table:start -->';
 const endMarker = '<!-- bench:table:end -->';
 
 /** Replaces what lies between the markers; the prose around them is written by hand. */
-export function updateBenchmarksMd(report: BenchReport): void {
-  const text = readFileSync(paths.benchmarksMd, 'utf8');
+export function updateBenchmarksMd(report: BenchReport, file = paths.benchmarksMd): void {
+  const text = readFileSync(file, 'utf8');
   const start = text.indexOf(startMarker);
   const end = text.indexOf(endMarker);
-  if (start === -1 || end < start) throw new Error(`BENCHMARKS.md has no ${startMarker} … ${endMarker} section to replace`);
+  if (start === -1 || end < start) throw new Error(`${file} has no ${startMarker} … ${endMarker} section to replace`);
   const section = [
     startMarker,
     '',
@@ -130,5 +130,5 @@ export function updateBenchmarksMd(report: BenchReport): void {
     '',
     endMarker,
   ].join('\n');
-  writeFileSync(paths.benchmarksMd, text.slice(0, start) + section + text.slice(end + endMarker.length));
+  writeFileSync(file, text.slice(0, start) + section + text.slice(end + endMarker.length));
 }

@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { counters, steadyRate, windowShares, type StatsSample } from '../../bench/mockStats';
-import { markdownTable, type ScenarioResult } from '../../bench/report';
+import { markdownTable, type ScenarioResult, updateBenchmarksMd } from '../../bench/report';
 import type { MockLlmStats } from '../../daemon/mockLlm/stats';
 
 /** A series sampled every second: requests and admitted tokens given as per-second increments. */
@@ -62,5 +65,35 @@ describe('bench: the report table', () => {
     assert.equal(lines[2], '| **1. Overhead**<br>10 records | CPU per record | 25 µs / ≤ 20 ✗ | 10 µs | 2.50× |');
     assert.equal(lines[3], '|  | records/s | 3,000 / ≥ baseline ✓ | 1,500 | 2.00× |');
     assert.equal(lines[4], '|  | peak RSS | 200 MB | — | — |');
+  });
+
+  it('replaces only the section between the markers of BENCHMARKS.md, and refuses a file without them', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'drover-bench-md-'));
+    try {
+      const file = join(dir, 'BENCHMARKS.md');
+      writeFileSync(file, '# Benchmarks\n\nprose before\n\n<!-- bench:table:start -->\nold table\n<!-- bench:table:end -->\n\nprose after\n');
+      const machine = { cores: 2, cpuModel: 'CPU', memoryGb: 8, node: '20', postgres: null, loadAverage: 0.1, line: '2 × CPU, 8 GB RAM, Node 20' };
+      const scenario: ScenarioResult = {
+        id: 'faults',
+        title: '4. Faults',
+        setup: 'x',
+        metrics: [{ name: 'records finished correctly', unit: '%', drover: 100, baseline: 98, target: { kind: 'min', value: 100 } }],
+        bottleneck: 'retries',
+        raw: {},
+      };
+      updateBenchmarksMd({ date: '2026-12-03', quick: false, only: null, machine, commands: ['npm run bench'], scenarios: [scenario] }, file);
+      const text = readFileSync(file, 'utf8');
+      assert.ok(text.startsWith('# Benchmarks\n\nprose before\n\n<!-- bench:table:start -->\n'));
+      assert.ok(text.endsWith('<!-- bench:table:end -->\n\nprose after\n'));
+      assert.ok(!text.includes('old table'));
+      assert.match(text, /Measured 2026-12-03 on 2 × CPU, 8 GB RAM, Node 20\./);
+      assert.match(text, /Commands: `npm run bench`\./);
+      assert.match(text, /\| 100 % \/ ≥ 100 ✓ \| 98 % \| 1\.02× \|/);
+      assert.match(text, /- \*\*4\. Faults\*\*: retries/);
+      writeFileSync(file, 'no markers\n');
+      assert.throws(() => updateBenchmarksMd({ date: '2026-12-03', quick: false, only: null, machine, commands: [], scenarios: [] }, file), /no <!-- bench:table:start -->/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
