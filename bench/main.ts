@@ -2,7 +2,8 @@
 // naive baseline in fresh processes against a fresh mock LLM on loopback, prints the table,
 // writes bench/results/<date>.json and, on a full run of every scenario, the table in
 // BENCHMARKS.md.
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { bundleNaive } from './engines';
 import { describeMachine } from './machine';
@@ -61,6 +62,9 @@ async function main(): Promise<void> {
     updateBenchmarksMd(report);
     log('BENCHMARKS.md updated');
   }
+  // Ledgers and results tables of a large run take gigabytes; the source tables are kept for
+  // the next run. After a failure they stay, to be looked at.
+  for (const dir of ['state', 'results']) rmSync(join(paths.work, dir), { recursive: true, force: true });
   log(`done in ${((Date.now() - started) / 1000).toFixed(0)} s`);
 }
 
