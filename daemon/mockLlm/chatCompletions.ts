@@ -53,14 +53,15 @@ function admit(context: MockContext, body: unknown): Admitted {
   const { request, promptTokens, maxTokens } = admitted;
   const { quotaAfter } = context.options;
   if (quotaAfter !== undefined && context.admittedRequests >= quotaAfter) throw insufficientQuota();
-  const rejection = context.limiter.admit(request.model, promptTokens + (maxTokens ?? 0));
-  context.stats.arrived(context.now(), promptTokens + (maxTokens ?? 0), rejection === undefined);
+  const limiterTokens = promptTokens + (maxTokens ?? 0);
+  const rejection = context.limiter.admit(request.model, limiterTokens);
+  context.stats.arrived(context.now(), limiterTokens, rejection === undefined);
   if (rejection) {
     context.stats.rateLimitedRequest();
     throw rejection;
   }
   context.admittedRequests++;
-  context.stats.admitted(context.limiter.requestsInWindow, context.limiter.tokensInWindow);
+  context.stats.admitted(limiterTokens, context.limiter.requestsInWindow, context.limiter.tokensInWindow);
   return admitted;
 }
 

@@ -34,6 +34,8 @@ export interface MockLlmStats {
   /** Record results delivered in complete answers (not cut, not invalid JSON). */
   recordsAnswered: number;
   faults: Record<FaultKind, number>;
+  /** Requests and tokens (prompt + max_tokens) the limiter let through since the start or the last reset: benchmarks sample these to see the share of a limit used. */
+  admitted: { requests: number; tokens: number };
   /** The most requests admitted within any window of `windowMs`. */
   maxRequestsInWindow: number;
   /** The most tokens (prompt + max_tokens, as the limiter counts them) admitted within any window. */
@@ -58,6 +60,8 @@ export class StatsCollector {
   private completionTokens = 0;
   private recordsAnswered = 0;
   private faults = noFaults();
+  private admittedRequests = 0;
+  private admittedTokens = 0;
   private maxRequestsInWindow = 0;
   private maxTokensInWindow = 0;
   private answersPerRecord = new Map<string, number>();
@@ -89,7 +93,10 @@ export class StatsCollector {
     this.rateLimited++;
   }
 
-  admitted(requestsInWindow: number, tokensInWindow: number): void {
+  /** `tokens` is this request's prompt + max_tokens; the window counts include it. */
+  admitted(tokens: number, requestsInWindow: number, tokensInWindow: number): void {
+    this.admittedRequests++;
+    this.admittedTokens += tokens;
     if (requestsInWindow > this.maxRequestsInWindow) this.maxRequestsInWindow = requestsInWindow;
     if (tokensInWindow > this.maxTokensInWindow) this.maxTokensInWindow = tokensInWindow;
   }
@@ -121,6 +128,8 @@ export class StatsCollector {
     this.completionTokens = 0;
     this.recordsAnswered = 0;
     this.faults = noFaults();
+    this.admittedRequests = 0;
+    this.admittedTokens = 0;
     this.maxRequestsInWindow = 0;
     this.maxTokensInWindow = 0;
     this.answersPerRecord = new Map();
@@ -137,6 +146,7 @@ export class StatsCollector {
       tokens: { prompt: this.promptTokens, completion: this.completionTokens },
       recordsAnswered: this.recordsAnswered,
       faults: { ...this.faults },
+      admitted: { requests: this.admittedRequests, tokens: this.admittedTokens },
       maxRequestsInWindow: this.maxRequestsInWindow,
       maxTokensInWindow: this.maxTokensInWindow,
       windowMs: this.windowMs,

@@ -35,7 +35,7 @@ async function chat(mock: MockLlmServer, content: string, maxTokens?: number) {
 }
 
 describe('mock LLM rate limits over HTTP', () => {
-  it('never admits more than the RPM or TPM in any window of a driven clock; retry-after-ms is exact', async () => {
+  it('never admits more than the RPM or TPM in any window of a driven clock; retry-after-ms is exact; /stats counts what it admitted', async () => {
     const windowMs = 1000;
     const rpm = 12;
     const tpm = 1100;
@@ -89,6 +89,13 @@ describe('mock LLM rate limits over HTTP', () => {
       assert.equal(stats.maxTokensInWindow, busiest.tokens);
       assert.equal(stats.rateLimited, stats.requests.byStatus[429]);
       assert.equal(stats.requests.byStatus[200], admissions.length);
+      // The cumulative counters count what the limiter let through, never the refusals.
+      assert.deepEqual(stats.admitted, {
+        requests: admissions.length,
+        tokens: admissions.reduce((sum, admission) => sum + admission.tokens, 0),
+      });
+      await fetch(`${mock.url.replace(/\/v1$/, '')}/stats/reset`, { method: 'POST' });
+      assert.deepEqual(mock.stats().admitted, { requests: 0, tokens: 0 });
     } finally {
       await mock.close();
     }

@@ -75,7 +75,7 @@ export async function handleMessage(context: MockContext, request: IncomingMessa
     throw rejection;
   }
   context.admittedRequests++;
-  context.stats.admitted(context.anthropicLimiter.requestsInWindow, context.anthropicLimiter.inputTokensInWindow);
+  context.stats.admitted(prepared.inputTokens, context.anthropicLimiter.requestsInWindow, context.anthropicLimiter.inputTokensInWindow);
   const draw = context.faults.draw();
   const signal = context.stopping.signal;
   if (draw.fault) context.stats.faultInjected(draw.fault);
