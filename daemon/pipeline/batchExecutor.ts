@@ -339,11 +339,15 @@ export class BatchExecutor {
       result.errors.push({ errorClass, key: pending.key, message: `${message}; retrying with a larger allowance`, outcome: 'retried' });
       return result;
     }
+    if (errorClass === 'truncated') {
+      // Even the largest allowance was cut short: a provider hiccup, or an answer that needs
+      // more room than it is given. Attempts tell the two apart, as for any other failure.
+      return this.retryOrFail(result, batch, shares, errorClass, `${message} (raise batching.maxOutputTokens)`, 0);
+    }
     this.consecutiveBadRequests = errorClass === 'bad_request' ? this.consecutiveBadRequests + 1 : 0;
-    const error = errorClass === 'truncated' ? `${message} (raise batching.maxOutputTokens)` : message;
-    result.updates.push({ ...base(pending), status: 'failed', errorClass, error, model: route.model, ...share });
+    result.updates.push({ ...base(pending), status: 'failed', errorClass, error: message, model: route.model, ...share });
     result.finished.push(pending);
-    result.errors.push({ errorClass, key: pending.key, message: error, outcome: 'failed' });
+    result.errors.push({ errorClass, key: pending.key, message, outcome: 'failed' });
     if (this.consecutiveBadRequests >= 10) {
       result.stop = { kind: 'fatal', errorClass: 'bad_request', message: `The provider refused ${this.consecutiveBadRequests} requests in a row: ${message}` };
     }
