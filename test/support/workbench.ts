@@ -132,7 +132,17 @@ export async function openWorkbench(url: string, { timeoutMs = 60_000 }: Workben
         if (Date.now() > deadline) throw withConsole(`could not pick "${label}" after ${shortcut}`, error, consoleLines);
       }
     }
-    await quickInput.waitFor({ state: 'hidden' });
+    // The pick is done when the widget closes — or, for a command that opens a quick input of
+    // its own, when the widget no longer holds this query (a busy machine never shows it hidden).
+    await page.waitForFunction(
+      (typed) => {
+        const widget = document.querySelector<HTMLElement>('.quick-input-widget');
+        const input = widget?.querySelector('input');
+        return !widget || widget.style.display === 'none' || widget.offsetParent === null || input?.value !== typed;
+      },
+      query,
+      { timeout: 30_000 },
+    );
   };
 
   const runCommand = (title: string) => pick('F1', `>${title}`, title);
