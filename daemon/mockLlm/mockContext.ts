@@ -1,5 +1,6 @@
 // The state one running mock shares between its routes.
 import { randomBytes } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import { AnthropicRateLimiter } from './anthropic/anthropicLimiter';
 import { MessageBatchStore } from './anthropic/messageBatchStore';
 import { BatchStore } from './batchStore';
@@ -32,6 +33,8 @@ export class MockContext {
     readonly options: MockLlmOptions,
     now: () => number,
   ) {
+    // Every request's latency sleep listens for the server stopping: hundreds at once are normal.
+    setMaxListeners(0, this.stopping.signal);
     this.models = new Set(options.models);
     this.limiter = new RateLimiter(options, now);
     this.anthropicLimiter = new AnthropicRateLimiter(options, now);
