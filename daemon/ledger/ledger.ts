@@ -163,7 +163,6 @@ export class Ledger implements AttemptLedger, PreparerLedger, ProgressLedger {
       // A busy run commits thousands of small transactions a second; checkpointing the WAL
       // into the database less often (every ~40 MB instead of ~4 MB) makes each commit cheaper.
       this.db.pragma('wal_autocheckpoint = 10000');
-      this.db.pragma('cache_size = -65536');
       migrate(this.db);
     }
     this.statements = {

@@ -29,7 +29,10 @@ export class TokenBucket {
     now: number,
     initialLevel?: number,
   ) {
-    this.capacity = Math.min(limit / 2, Math.max(1, limit * 0.02, largestCost));
+    // The capacity is all burst and no steady rate: the smaller it is, the more of the limit a
+    // long run uses (share = 99 % − capacity ÷ limit). It holds the largest request, and at
+    // least 0.5 % of the limit so a job's first requests need not trickle out one by one.
+    this.capacity = Math.min(limit / 2, Math.max(1, limit * 0.005, largestCost));
     this.rate = (limit * (1 - safetyMargin) - this.capacity) / windowMs;
     this.ceiling = this.capacity;
     this.level = Math.min(this.capacity, initialLevel ?? this.capacity);

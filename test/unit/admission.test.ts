@@ -167,9 +167,9 @@ describe('admission: the edges of the token bucket', () => {
     admission.settle(ticket, 6000);
     let admittedAt: number | null = null;
     void admission.acquire(1000).then(() => (admittedAt = clock.time));
-    // The bucket (capacity 1200) kept 200; charged 5000 more it is 4800 in debt, and the next
-    // request needs 1000: 5800 at (59 400 − 1200) / 60 000 per ms.
-    const expected = Math.ceil(5800 / (58_200 / 60_000));
+    // The bucket (capacity 1000, the largest request) kept nothing; charged 5000 more it is
+    // 5000 in debt, and the next request needs 1000: 6000 at (59 400 − 1000) / 60 000 per ms.
+    const expected = Math.ceil(6000 / (58_400 / 60_000));
     for (let t = 0; t < expected + 1000 && admittedAt === null; t += 10) {
       clock.advance(10);
       await Promise.resolve();
