@@ -9,7 +9,7 @@ import type { BatchLedger, SubmissionRow } from '../ledger/batchLedger';
 import type { Ledger } from '../ledger/ledger';
 import type { Budget } from '../limits/budget';
 import type { BatchProgress } from '../protocol/jobProgress';
-import type { SinkFeeder } from '../sinks/sinkFeeder';
+import { drainOrPause, type SinkFeeder } from '../sinks/sinkFeeder';
 import type { RecordSource } from '../sources/source';
 import type { JobSpec } from '../spec/jobSpec';
 import type { BatchExecutor } from '../pipeline/batchExecutor';
@@ -198,16 +198,8 @@ export class BatchModeRun {
     }
   }
 
-  private async drainSink(): Promise<void> {
-    try {
-      await this.parts.feeder?.drain();
-    } catch (error) {
-      this.runner.requestStop({
-        kind: 'fatal',
-        errorClass: 'sink',
-        message: `Could not write the results to the sink: ${error instanceof Error ? error.message : String(error)}. Fix it (free disk space, permissions) and resume; nothing is lost — the ledger has every result.`,
-      });
-    }
+  private drainSink(): Promise<void> {
+    return drainOrPause(this.parts.feeder, (stop) => this.runner.requestStop(stop));
   }
 
   private emit(): void {

@@ -5,7 +5,7 @@
 // once the requests in flight have come back.
 import pLimit from 'p-limit';
 import type { Ledger, RecordUpdate } from '../ledger/ledger';
-import type { SinkFeeder } from '../sinks/sinkFeeder';
+import { drainOrPause, type SinkFeeder } from '../sinks/sinkFeeder';
 import type { RecordSource, ResumeCursor } from '../sources/source';
 import type { JobSpec } from '../spec/jobSpec';
 import type { BatchExecutor, Disposition } from './batchExecutor';
@@ -15,6 +15,7 @@ import { Packer } from './packer';
 import type { ProgressTracker } from './progressTracker';
 import type { PendingRecord, RecordPreparer } from './recordPreparer';
 import type { Watermark } from './watermark';
+import { RetryTimers } from './retryTimers';
 
 export interface RunLoopParts {
   spec: JobSpec;
@@ -39,7 +40,7 @@ export class RunLoop {
   private readonly maxInSystem: number;
   private inSystem = 0;
   private activeBatches = 0;
-  private readonly retryTimers = new Map<ReturnType<typeof setTimeout>, PendingRecord[]>();
+  private readonly retryTimers = new RetryTimers<PendingRecord>();
   private readingDone = false;
   private lastAddAt = 0;
   private finals: { sequence: number; update: RecordUpdate }[] = [];
@@ -165,24 +166,12 @@ export class RunLoop {
       this.inSystem -= batch.length;
       return;
     }
-    if (delayMs <= 0) {
-      this.dispatch(batch);
-      return;
-    }
-    const timer = setTimeout(() => {
-      this.retryTimers.delete(timer);
-      this.dispatch(batch);
-    }, delayMs);
-    this.retryTimers.set(timer, batch);
+    this.retryTimers.schedule(batch, delayMs, (due) => this.dispatch(due));
   }
 
   /** When the job stops, nothing more is sent: waiting work goes back to unfinished. */
   private abandonWaiting(): void {
-    for (const [timer, batch] of this.retryTimers) {
-      clearTimeout(timer);
-      this.inSystem -= batch.length;
-    }
-    this.retryTimers.clear();
+    this.inSystem -= this.retryTimers.abandon();
     const partial = this.packer.flush();
     if (partial) this.inSystem -= partial.length;
   }
@@ -209,17 +198,8 @@ export class RunLoop {
     this.savedWatermark = cursor;
   }
 
-  /** A sink that cannot be written (a full disk) pauses the job; the ledger keeps every result. */
-  private async drainSink(): Promise<void> {
-    try {
-      await this.parts.feeder?.drain();
-    } catch (error) {
-      this.runner.requestStop({
-        kind: 'fatal',
-        errorClass: 'sink',
-        message: `Could not write the results to the sink: ${error instanceof Error ? error.message : String(error)}. Fix it (free disk space, permissions) and resume; nothing is lost — the ledger has every result.`,
-      });
-    }
+  private drainSink(): Promise<void> {
+    return drainOrPause(this.parts.feeder, (stop) => this.runner.requestStop(stop));
   }
 
   private tick(): void {

@@ -16,6 +16,7 @@ import type { PendingRecord, RecordPreparer } from '../pipeline/recordPreparer';
 import type { SourceItem } from '../sources/source';
 import type { JobSpec } from '../spec/jobSpec';
 import type { ClaimedRow, PostgresLedger } from './postgresLedger';
+import { RetryTimers } from '../pipeline/retryTimers';
 
 export interface SharedRunLoopParts {
   spec: JobSpec;
@@ -58,7 +59,7 @@ export class SharedRunLoop {
   private readonly pollMs: number;
   private inSystem = 0;
   private activeBatches = 0;
-  private readonly retryTimers = new Map<ReturnType<typeof setTimeout>, PendingRecord[]>();
+  private readonly retryTimers = new RetryTimers<PendingRecord>();
   private loaded = false;
   private discarded = 0;
   private databaseFailing = false;
@@ -227,24 +228,12 @@ export class SharedRunLoop {
       this.inSystem -= batch.length;
       return;
     }
-    if (delayMs <= 0) {
-      this.dispatch(batch);
-      return;
-    }
-    const timer = setTimeout(() => {
-      this.retryTimers.delete(timer);
-      this.dispatch(batch);
-    }, delayMs);
-    this.retryTimers.set(timer, batch);
+    this.retryTimers.schedule(batch, delayMs, (due) => this.dispatch(due));
   }
 
   /** When this worker stops, nothing more is sent; what waits goes back to the other workers. */
   private abandonWaiting(): void {
-    for (const [timer, batch] of this.retryTimers) {
-      clearTimeout(timer);
-      this.inSystem -= batch.length;
-    }
-    this.retryTimers.clear();
+    this.inSystem -= this.retryTimers.abandon();
     const partial = this.packer.flush();
     if (partial) this.inSystem -= partial.length;
   }

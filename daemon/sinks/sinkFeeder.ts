@@ -1,6 +1,7 @@
 // Feeds a sink from the ledger in commit order and records how far it got, so a sink is
 // always the ledger's finished records, exactly once, even across crashes.
 import type { Ledger } from '../ledger/ledger';
+import type { StopRequest } from '../pipeline/batchExecutor';
 import type { ResultSink } from './sink';
 
 export class SinkFeeder {
@@ -43,5 +44,21 @@ export class SinkFeeder {
     } finally {
       await this.sink.close();
     }
+  }
+}
+
+/**
+ * Feeds the sink what the ledger has; a sink that cannot be written (a full disk) pauses the
+ * job instead of failing it, since the ledger keeps every result.
+ */
+export async function drainOrPause(feeder: SinkFeeder | undefined, requestStop: (stop: StopRequest) => void): Promise<void> {
+  try {
+    await feeder?.drain();
+  } catch (error) {
+    requestStop({
+      kind: 'fatal',
+      errorClass: 'sink',
+      message: `Could not write the results to the sink: ${error instanceof Error ? error.message : String(error)}. Fix it (free disk space, permissions) and resume; nothing is lost — the ledger has every result.`,
+    });
   }
 }
